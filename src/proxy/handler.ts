@@ -1,0 +1,140 @@
+// Ordinary (non-upgrade) requests: authenticate, then stream the body up and the response down
+// with no buffering and no idle timeout, so watches and `logs -f` flow chunk by chunk.
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { Transform, type TransformCallback } from 'node:stream';
+import { VcnetError } from '../errors.ts';
+import { responseHeaders } from './headers.ts';
+import { prepare } from './prepare.ts';
+import { classify, isLongRunning } from './select.ts';
+import { errorToStatus, statusOf, type Status } from './status.ts';
+import type { ProxyState } from './state.ts';
+
+export function handle(state: ProxyState, req: IncomingMessage, res: ServerResponse): void {
+  const started = process.hrtime.bigint();
+  const method = req.method ?? 'GET';
+  const url = req.url ?? '/';
+  const cls = classify(method, url);
+  const longRunning = isLongRunning(cls);
+  if (state.closing && !longRunning) {
+    sendError(state, res, new VcnetError('VCN_ERR_PROXY_SHUTTING_DOWN'));
+    return;
+  }
+
+  const length = req.headers['content-length'];
+  if (length !== undefined && Number(length) > state.maxBodyBytes) {
+    sendError(state, res, new VcnetError('VCN_ERR_PROXY_BODY_TOO_LARGE', [state.maxBodyBytes]), true);
+    return;
+  }
+
+  prepare(state.upstream, state.impersonation, req.socket as TLSSocket, req.rawHeaders, false).then((p) => {
+    const upReq = https.request({
+      agent: p.withIdentity ? state.upstream.identityAgent : state.upstream.passthroughAgent,
+      host: state.upstream.host,
+      port: state.upstream.port,
+      method,
+      path: url,
+      headers: p.headers,
+      setHost: false,
+    });
+    upReq.on('socket', (s) => s.setNoDelay(true));
+    let upstreamRes: IncomingMessage | undefined;
+    if (longRunning) {
+      state.trackLongRunning(res, () => {
+        upstreamRes?.unpipe(res);
+        upReq.destroy();
+        if (res.headersSent) res.end(); else sendError(state, res, new VcnetError('VCN_ERR_PROXY_SHUTTING_DOWN'));
+      });
+    }
+
+    upReq.on('response', (upRes) => {
+      upstreamRes = upRes;
+      if (isPlainNotFound(upRes)) {
+        // kube-apiserver answers paths outside its API with a plain-text "404 page not found";
+        // clients get the Status it uses for unknown resources instead.
+        upRes.resume();
+        writeStatus(res, statusOf(404, 'NotFound', 'the server could not find the requested resource', {}), false);
+        state.metrics.observe(method, cls, 404, started);
+        return;
+      }
+      res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, responseHeaders(upRes.rawHeaders));
+      // Watches: headers go out at once, and every chunk as it arrives (no compression, no buffering).
+      if (longRunning) res.flushHeaders();
+      upRes.pipe(res);
+      upRes.on('error', () => res.destroy());
+      res.on('finish', () => {
+        if (!longRunning) state.metrics.observe(method, cls, upRes.statusCode ?? 0, started);
+      });
+    });
+    upReq.on('error', (err) => {
+      if (res.headersSent) { res.destroy(); return; }
+      sendError(state, res, upstreamError(err, state.connectTimeoutMs));
+    });
+    upReq.setTimeout(state.connectTimeoutMs, () => {
+      // Only the connect phase is timed; after the socket connects the timeout is cleared below.
+      upReq.destroy(Object.assign(new Error('connect timeout'), { code: 'VCNET_CONNECT_TIMEOUT' }));
+    });
+    upReq.on('socket', (s) => {
+      if (!s.connecting) { upReq.setTimeout(0); return; }
+      s.once('connect', () => upReq.setTimeout(0));
+    });
+    // The caller went away (a closed watch, a cancelled request): stop the upstream side too.
+    res.on('close', () => { if (!res.writableFinished) upReq.destroy(); });
+
+    if (method === 'GET' || method === 'HEAD' || (length === undefined && req.headers['transfer-encoding'] === undefined)) {
+      upReq.end();
+    } else if (length !== undefined) {
+      req.pipe(upReq);
+    } else {
+      req.pipe(limit(state.maxBodyBytes, () => {
+        upReq.destroy();
+        if (!res.headersSent) sendError(state, res, new VcnetError('VCN_ERR_PROXY_BODY_TOO_LARGE', [state.maxBodyBytes]), true);
+      })).pipe(upReq);
+    }
+  }, (err: unknown) => {
+    sendError(state, res, err, true);
+  });
+}
+
+export function sendError(state: ProxyState, res: ServerResponse, err: unknown, close = false): void {
+  const { status, unexpected } = errorToStatus(err);
+  if (unexpected) state.log.error({ err }, 'unexpected error in the proxy');
+  else state.log.debug({ code: status.code, reason: status.reason, msg: status.message }, 'request refused');
+  writeStatus(res, status, close);
+  state.metrics.refused(status.code);
+}
+
+export function writeStatus(res: ServerResponse, status: Status, close: boolean): void {
+  if (res.headersSent) { res.destroy(); return; }
+  const body = JSON.stringify(status);
+  const headers: Record<string, string | number> = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) };
+  // The unread request body (a refused upload) would otherwise be parsed as the next request.
+  if (close) headers['Connection'] = 'close';
+  res.writeHead(status.code, headers);
+  res.end(body);
+}
+
+function upstreamError(err: NodeJS.ErrnoException, connectTimeoutMs: number): VcnetError {
+  if (err.code === 'VCNET_CONNECT_TIMEOUT') return new VcnetError('VCN_ERR_PROXY_UPSTREAM_CONNECT_TIMEOUT', [connectTimeoutMs], { cause: err });
+  if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return new VcnetError('VCN_ERR_PROXY_UPSTREAM_RESET', [err.message], { cause: err });
+  return new VcnetError('VCN_ERR_PROXY_UPSTREAM_UNAVAILABLE', [err.message], { cause: err });
+}
+
+/** Counts a chunked body; past `max` bytes it stops and calls `onExceeded` once. */
+function limit(max: number, onExceeded: () => void): Transform {
+  let seen = 0;
+  let exceeded = false;
+  return new Transform({
+    transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
+      if (exceeded) { cb(); return; }
+      seen += chunk.length;
+      if (seen > max) { exceeded = true; onExceeded(); cb(); return; }
+      cb(null, chunk);
+    },
+  });
+}
+
+function isPlainNotFound(upRes: IncomingMessage): boolean {
+  return upRes.statusCode === 404 && (upRes.headers['content-type'] ?? '').startsWith('text/plain');
+}

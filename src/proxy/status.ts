@@ -1,0 +1,41 @@
+// Every failure that vcnet itself answers reaches the client as a metav1.Status with the right HTTP
+// code, the way kube-apiserver answers (k8s.io/apiserver pkg/endpoints/handlers/responsewriters/status.go).
+import { VcnetError } from '../errors.ts';
+
+export interface Status {
+  kind: 'Status';
+  apiVersion: 'v1';
+  metadata: Record<string, never>;
+  status: 'Failure';
+  message: string;
+  reason: string;
+  code: number;
+  details?: Record<string, unknown>;
+}
+
+export function statusOf(code: number, reason: string, message: string, details?: Record<string, unknown>): Status {
+  const s: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+  if (details !== undefined) s.details = details;
+  return s;
+}
+
+/** Coded errors keep their status and reason; anything else is a bug and becomes a 500 InternalError. */
+export function errorToStatus(err: unknown): { status: Status; unexpected: boolean } {
+  if (err instanceof VcnetError) {
+    return { status: statusOf(err.status, err.reason, err.message, err.details), unexpected: false };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { status: statusOf(500, 'InternalError', `Internal error in vcnet: ${message}`), unexpected: true };
+}
+
+/** The bytes of a complete HTTP/1.1 error response, for sockets that left the HTTP server (upgrades). */
+export function rawStatusResponse(status: Status): string {
+  const body = JSON.stringify(status);
+  const phrase = REASON_PHRASES[status.code] ?? 'Error';
+  return `HTTP/1.1 ${status.code} ${phrase}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+const REASON_PHRASES: Record<number, string> = {
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 413: 'Payload Too Large',
+  500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+};
