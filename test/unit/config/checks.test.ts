@@ -1,0 +1,150 @@
+import t from 'tap';
+import {
+  addressesOverlap, checkCIDR, checkDNS1035Label, checkDNS1123Label, checkDNS1123Subdomain, checkIP, checkSAN,
+  checkServiceCIDR, formatIP, parseIP,
+} from '../../../src/config/checks.ts';
+
+type Check = (v: string) => string | undefined;
+
+const cases: Array<{ check: string; fn: Check; good: string[]; bad: Array<[string, RegExp]> }> = [
+  {
+    check: 'checkIP',
+    fn: checkIP,
+    good: ['0.0.0.0', '127.0.0.1', '255.255.255.255', '::', '::1', 'fd00::1', '2001:db8:0:0:0:0:0:1', '::ffff:10.0.0.1', '1:2:3:4:5:6:7:8', 'FE80::A'],
+    bad: [
+      ['', /"" is not an IPv4 or IPv6 address/],
+      ['256.0.0.1', /not an IPv4 or IPv6 address/],
+      ['010.0.0.1', /not an IPv4/],
+      ['10.0.0', /not an IPv4/],
+      ['10.0.0.1.', /not an IPv4/],
+      ['localhost', /not an IPv4/],
+      ['fe80::1%eth0', /not an IPv4/],
+      ['1:2:3:4:5:6:7:8:9', /not an IPv4/],
+      ['1:2:3:4::5:6:7:8', /not an IPv4/],
+      ['1::2::3', /not an IPv4/],
+      ['10.0.0.1::', /not an IPv4/],
+      [':1', /not an IPv4/],
+      ['12345::', /not an IPv4/],
+      ['::ffff:10.0.0.256', /not an IPv4/],
+    ],
+  },
+  {
+    check: 'checkCIDR',
+    fn: checkCIDR,
+    good: ['10.244.0.0/16', '0.0.0.0/0', '10.0.0.1/32', 'fd00::/8', 'fd00:10:244::/56', '::/0', '::1/128'],
+    bad: [
+      ['10.244.0.0', /needs a prefix length/],
+      ['10.244.0.0/33', /prefix length must be a number from 0 to 32 for an IPv4 address/],
+      ['fd00::/129', /from 0 to 128 for an IPv6 address/],
+      ['10.244.0.0/016', /prefix length/],
+      ['10.244.0.0/', /prefix length/],
+      ['10.244.1.0/16', /bits set after the prefix; the network is 10\.244\.0\.0\/16/],
+      ['fd00::1/64', /the network is fd00::\/64/],
+      ['10.244.0/16', /"10\.244\.0" is not an IPv4 or IPv6 address/],
+      ['fd00::g/64', /is not an IPv4 or IPv6 address/],
+    ],
+  },
+  {
+    check: 'checkServiceCIDR',
+    fn: checkServiceCIDR,
+    good: ['', '10.96.0.0/12', 'fd00::/108', '10.96.0.0/12,fd00::/108', 'fd00::/108,10.96.0.0/12'],
+    bad: [
+      ['10.96.0.0/12,10.100.0.0/16', /has two IPv4 CIDRs; a dual-stack service CIDR has one IPv4 and one IPv6 CIDR/],
+      ['fd00::/108,fd01::/108', /has two IPv6 CIDRs/],
+      ['10.96.0.0/12,fd00::/108,10.0.0.0/8', /has 3 CIDRs/],
+      ['10.96.0.0/12, fd00::/108', /" fd00::\/108" in "10\.96\.0\.0\/12, fd00::\/108" is not a valid CIDR/],
+      ['10.96.0.0/12,', /"" in "10\.96\.0\.0\/12," is not a valid CIDR/],
+      ['10.96.0.1/12', /^"10\.96\.0\.1\/12" is not a valid CIDR: it has bits set after the prefix; the network is 10\.96\.0\.0\/12$/],
+    ],
+  },
+  {
+    check: 'checkDNS1123Label',
+    fn: checkDNS1123Label,
+    good: ['a', 'vcluster-ns', '0abc', 'a'.repeat(63)],
+    bad: [
+      ['', /not a valid DNS-1123 label/],
+      ['Team-A', /not a valid DNS-1123 label/],
+      ['-a', /DNS-1123 label/],
+      ['a-', /DNS-1123 label/],
+      ['a.b', /DNS-1123 label/],
+      ['a'.repeat(64), /DNS-1123 label/],
+    ],
+  },
+  {
+    check: 'checkDNS1035Label',
+    fn: checkDNS1035Label,
+    good: ['vcluster', 'my-vc-1', 'a'.repeat(63)],
+    bad: [
+      ['1vc', /not a valid DNS-1035 label: .*starting with a letter/],
+      ['my_vc', /DNS-1035 label/],
+      ['a'.repeat(64), /DNS-1035 label/],
+    ],
+  },
+  {
+    check: 'checkDNS1123Subdomain',
+    fn: checkDNS1123Subdomain,
+    good: ['cluster.local', 'local', 'corp.example.com', '0.example', `${'a'.repeat(63)}.b`],
+    bad: [
+      ['Cluster.Local', /not a valid DNS-1123 subdomain/],
+      ['cluster.local.', /DNS-1123 subdomain/],
+      ['.cluster', /DNS-1123 subdomain/],
+      ['cluster..local', /DNS-1123 subdomain/],
+      [`${'a'.repeat(64)}.b`, /DNS-1123 subdomain/],
+      [Array.from({ length: 64 }, () => 'abc').join('.'), /DNS-1123 subdomain/],
+    ],
+  },
+  {
+    check: 'checkSAN',
+    fn: checkSAN,
+    good: ['example.com', 'vcnet.vcluster-ns.svc', 'localhost', '*.example.com', 'API.Example.com', '10.0.0.1', 'fd00::1'],
+    bad: [
+      ['exa mple', /^"exa mple" is not a DNS name or IP address$/],
+      ['10.0.0.300', /is not a DNS name or IP address$/],
+      ['a.*.example.com', /a wildcard must be the whole first label/],
+      ['*example.com', /a wildcard must be the whole first label/],
+      ['*', /wildcard/],
+      ['https://example.com', /is not a DNS name/],
+      ['under_score.example', /is not a DNS name/],
+      ['example.com.', /is not a DNS name/],
+      ['', /is not a DNS name/],
+    ],
+  },
+];
+
+for (const c of cases) {
+  t.test(c.check, async (t) => {
+    for (const value of c.good) t.equal(c.fn(value), undefined, `accepts ${JSON.stringify(value)}`);
+    for (const [value, reason] of c.bad) t.match(c.fn(value), reason, `refuses ${JSON.stringify(value)}`);
+  });
+}
+
+t.test('formats IPv6 addresses in RFC 5952 canonical form', async (t) => {
+  const rows: Array<[string, string]> = [
+    ['2001:0db8:0000:0000:0000:0000:0000:0001', '2001:db8::1'],
+    ['2001:db8:0:1:0:0:0:1', '2001:db8:0:1::1'],
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'],
+    ['0:0:0:0:0:0:0:0', '::'],
+    ['FD00:0:0:0:0:0:0:0', 'fd00::'],
+    ['::ffff:a00:1', '::ffff:10.0.0.1'],
+    ['::a00:1', '::a00:1'],
+  ];
+  for (const [input, formatted] of rows) {
+    const ip = parseIP(input);
+    t.ok(ip, `parses ${input}`);
+    if (ip !== undefined) t.equal(formatIP(ip), formatted, input);
+  }
+});
+
+t.test('tells which listen addresses share a port', async (t) => {
+  const rows: Array<[string, string, boolean]> = [
+    ['127.0.0.1', '127.0.0.1', true],
+    ['0.0.0.0', '127.0.0.1', true],
+    ['127.0.0.1', '127.0.0.2', false],
+    ['::', '127.0.0.1', true],
+    ['::1', '127.0.0.1', false],
+    ['0.0.0.0', '::1', false],
+    ['::1', '0:0:0:0:0:0:0:1', true],
+  ];
+  for (const [a, b, overlap] of rows) t.equal(addressesOverlap(a, b), overlap, `${a} and ${b}`);
+});
