@@ -6,7 +6,7 @@ export class ProxyMetrics {
   readonly requestDuration: Histogram<'method' | 'class' | 'code'>;
   readonly refusals: Counter<'code'>;
   readonly longRunning: Gauge;
-  readonly upgrades: Counter<'result'>;
+  readonly upgrades: Counter<'protocol' | 'result'>;
   readonly certExpiry: Gauge<'certificate'>;
 
   constructor(registry = new Registry(), opts: { defaultMetrics?: boolean } = {}) {
@@ -32,8 +32,8 @@ export class ProxyMetrics {
     });
     this.upgrades = new Counter({
       name: 'vcnet_proxy_upgrades_total',
-      help: 'Upgraded connections (exec, attach, port-forward) by result.',
-      labelNames: ['result'],
+      help: 'Upgraded connections (exec, attach, port-forward) by protocol (websocket, spdy/3.1) and result (spliced, or the HTTP code vcnet refused with).',
+      labelNames: ['protocol', 'result'],
       registers: [registry],
     });
     this.certExpiry = new Gauge({

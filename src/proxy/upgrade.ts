@@ -14,7 +14,7 @@ import { dialUpstream } from './upstream.ts';
 
 export function handleUpgrade(state: ProxyState, req: IncomingMessage, client: Duplex, head: Buffer): void {
   client.on('error', () => client.destroy());
-  if (state.closing) { refuse(state, client, new VcnetError('VCN_ERR_PROXY_SHUTTING_DOWN')); return; }
+  if (state.closing) { refuse(state, client, new VcnetError('VCN_ERR_PROXY_SHUTTING_DOWN'), protocolOf(req)); return; }
   prepare(state.upstream, state.impersonation, req.socket as TLSSocket, req.rawHeaders, true).then((p) => {
     const headBytes = requestHead(req, p.headers);
     const upstream = dialUpstream(state.upstream, p.withIdentity);
@@ -25,17 +25,23 @@ export function handleUpgrade(state: ProxyState, req: IncomingMessage, client: D
       upstream.write(headBytes);
       if (head.length > 0) upstream.write(head);
       splice(state, client, upstream);
-      state.metrics.upgrades.inc({ result: 'spliced' });
+      state.metrics.upgrades.inc({ protocol: protocolOf(req), result: 'spliced' });
     });
     upstream.once('error', (err) => {
       clearTimeout(timer);
       if (!client.destroyed && upstream.bytesRead === 0) {
-        refuse(state, client, err instanceof VcnetError ? err : new VcnetError('VCN_ERR_PROXY_UPSTREAM_UNAVAILABLE', [err.message], { cause: err }));
+        refuse(state, client, err instanceof VcnetError ? err : new VcnetError('VCN_ERR_PROXY_UPSTREAM_UNAVAILABLE', [err.message], { cause: err }), protocolOf(req));
       } else {
         client.destroy();
       }
     });
-  }, (err: unknown) => refuse(state, client, err));
+  }, (err: unknown) => refuse(state, client, err, protocolOf(req)));
+}
+
+/** A low-cardinality label for the Upgrade header: websocket, spdy/3.1 or other. */
+function protocolOf(req: IncomingMessage): string {
+  const p = (req.headers.upgrade ?? '').toLowerCase();
+  return p === 'websocket' || p === 'spdy/3.1' ? p : 'other';
 }
 
 function requestHead(req: IncomingMessage, headers: readonly string[]): string {
@@ -62,10 +68,10 @@ function splice(state: ProxyState, client: Duplex, upstream: TLSSocket): void {
   upstream.on('error', close);
 }
 
-function refuse(state: ProxyState, client: Duplex, err: unknown): void {
+function refuse(state: ProxyState, client: Duplex, err: unknown, protocol: string): void {
   const { status, unexpected } = errorToStatus(err);
   if (unexpected) state.log.error({ err }, 'unexpected error in the upgrade path');
-  state.metrics.upgrades.inc({ result: String(status.code) });
+  state.metrics.upgrades.inc({ protocol, result: String(status.code) });
   state.metrics.refused(status.code);
   if (!client.destroyed) client.end(rawStatusResponse(status));
 }

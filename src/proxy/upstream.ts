@@ -88,3 +88,17 @@ function pem(data: string | undefined, file: string | undefined): string | undef
   if (file !== undefined && file !== '') return readFileSync(file, 'utf8');
   return undefined;
 }
+
+/** Readiness of the upstream: undefined when its /readyz answers 200 to vcnet's identity, else why not. */
+export function probeUpstream(u: Upstream, timeoutMs = 2000): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const headers: Record<string, string> = { Accept: 'text/plain' };
+    if (u.token !== undefined) headers['Authorization'] = `Bearer ${u.token}`;
+    const req = https.get({ agent: u.identityAgent, host: u.host, port: u.port, path: '/readyz', headers, timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200 ? undefined : `upstream ${u.url.origin}/readyz answered ${res.statusCode}`);
+    });
+    req.on('timeout', () => req.destroy(new Error(`upstream ${u.url.origin} did not answer within ${timeoutMs} ms`)));
+    req.on('error', (err) => resolve(err.message));
+  });
+}
