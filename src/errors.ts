@@ -37,7 +37,7 @@ export const Errors = Object.freeze({
     'vcnet is shutting down; retry the request'),
   VCN_ERR_CONFIG_INVALID: define('VCN_ERR_CONFIG_INVALID', 400, 'Invalid',
     'invalid configuration: %s'),
-  VCN_ERR_INTERNAL: define('VCN_ERR_INTERNAL', 500, 'InternalError',
+  VCN_ERR_INTERNAL_BUG: define('VCN_ERR_INTERNAL_BUG', 500, 'InternalError',
     'Internal error in vcnet: %s'),
 });
 

@@ -65,6 +65,8 @@ function helpFor(name: string, cmd: Command): string {
 }
 
 if (import.meta.main) {
+  // `vcnet certs | head` closes the pipe early; that is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0); throw err; });
   main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {
     const e = err as { message?: string; errors?: unknown };
     process.stderr.write(`vcnet: ${e.message ?? String(err)}\n`);

@@ -133,7 +133,7 @@ Next:
   ${kubectl} get namespaces
   ${kubectl} --kubeconfig ${rel(r.state.kubeconfigs.host)} get nodes           # the host cluster
   ${kubectl} --kubeconfig ${rel(r.state.kubeconfigs.virtualDirect)} get ns     # the virtual apiserver, bypassing vcnet
-  npx vcnet kubeconfig --user jane --group dev -o jane.kubeconfig     # another user
+  npm run vcnet -- kubeconfig --user jane --group dev -o jane.kubeconfig   # another user
   npm run down                                                         # stop everything
 `);
     return 0;

@@ -51,7 +51,7 @@ export class ImpersonationAuthorizer {
     if (denied !== undefined) {
       const what = denied.subresource !== undefined
         ? `resource "userextras/${denied.subresource}"`
-        : `resource "${denied.resource}" in API group ""${denied.namespace !== undefined ? ` in the namespace "${denied.namespace}"` : ''}`;
+        : `resource "${denied.resource}" in API group ""${denied.namespace !== undefined ? ` in the namespace "${denied.namespace}"` : ' at the cluster scope'}`;
       throw new VcnetError('VCN_ERR_PROXY_IMPERSONATION_FORBIDDEN', [`${denied.resource} "${denied.name}"`, user, what]);
     }
   }

@@ -24,8 +24,8 @@ export function errorToStatus(err: unknown): { status: Status; unexpected: boole
   if (err instanceof VcnetError) {
     return { status: statusOf(err.status, err.reason, err.message, err.details), unexpected: false };
   }
-  const message = err instanceof Error ? err.message : String(err);
-  return { status: statusOf(500, 'InternalError', `Internal error in vcnet: ${message}`), unexpected: true };
+  const bug = new VcnetError('VCN_ERR_INTERNAL_BUG', [err instanceof Error ? err.message : String(err)]);
+  return { status: statusOf(bug.status, bug.reason, bug.message), unexpected: true };
 }
 
 /** The bytes of a complete HTTP/1.1 error response, for sockets that left the HTTP server (upgrades). */

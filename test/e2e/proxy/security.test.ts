@@ -103,8 +103,9 @@ t.test('a certificate user without the right to impersonate is refused with 403'
   const groupsOnly = await whoami({ cert: jane, headers: { 'Impersonate-Group': 'system:masters' } });
   t.equal(groupsOnly.status, 400, 'groups without a user are refused (as kube-apiserver does)');
   // kubectl reports it exactly as it does against the API server directly.
-  const viaProxy = await kubectl(writeUserKubeconfig(dir, 'jane', proxy.url, proxy.caPem, jane), ['get', 'namespaces', '--as', 'admin']);
-  const direct = await kubectl(writeUserKubeconfig(dir, 'jane-direct', env.state.virtual.url, env.state.virtual.caPem, jane), ['get', 'namespaces', '--as', 'admin']);
+  // (Fresh discovery caches on both sides: kubectl caches per server address.)
+  const viaProxy = await kubectl(writeUserKubeconfig(dir, 'jane', proxy.url, proxy.caPem, jane), ['get', 'namespaces', '--as', 'admin', `--cache-dir=${dir}/cache-proxy`]);
+  const direct = await kubectl(writeUserKubeconfig(dir, 'jane-direct', env.state.virtual.url, env.state.virtual.caPem, jane), ['get', 'namespaces', '--as', 'admin', `--cache-dir=${dir}/cache-direct`]);
   const klog = (s: string): string => s.replace(/^E\d{4} [\d:.]+\s+\d+ /gm, '');
   t.not(viaProxy.code, 0);
   t.equal(viaProxy.code, direct.code);
