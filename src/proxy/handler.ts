@@ -29,6 +29,10 @@ export function handle(state: ProxyState, req: IncomingMessage, res: ServerRespo
   }
 
   prepare(state.upstream, state.impersonation, req.socket as TLSSocket, req.rawHeaders, false).then((p) => {
+    const chunked = length === undefined && req.headers['transfer-encoding'] !== undefined;
+    // Transfer-Encoding is hop-by-hop, so it was dropped; re-frame a chunked body explicitly, since
+    // Node only chunks by default for methods that usually carry a body (not DELETE or OPTIONS).
+    if (chunked) p.headers.push('Transfer-Encoding', 'chunked');
     const upReq = https.request({
       agent: p.withIdentity ? state.upstream.identityAgent : state.upstream.passthroughAgent,
       host: state.upstream.host,
@@ -82,7 +86,7 @@ export function handle(state: ProxyState, req: IncomingMessage, res: ServerRespo
     // The caller went away (a closed watch, a cancelled request): stop the upstream side too.
     res.on('close', () => { if (!res.writableFinished) upReq.destroy(); });
 
-    if (method === 'GET' || method === 'HEAD' || (length === undefined && req.headers['transfer-encoding'] === undefined)) {
+    if (length === undefined && !chunked) {
       upReq.end();
     } else if (length !== undefined) {
       req.pipe(upReq);

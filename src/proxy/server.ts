@@ -9,7 +9,7 @@ import type { ProxyMetrics } from '../observability/metrics.ts';
 import { handle, sendError } from './handler.ts';
 import { ImpersonationAuthorizer } from './impersonation.ts';
 import { ProxyState } from './state.ts';
-import { errorToStatus } from './status.ts';
+import { errorToStatus, rawStatusResponse, statusOf } from './status.ts';
 import { handleUpgrade } from './upgrade.ts';
 import type { Upstream } from './upstream.ts';
 
@@ -68,6 +68,15 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
     return503OnClosing: false,
     forceCloseConnections: false,
     exposeHeadRoutes: false,
+    // A request Node's HTTP parser rejects (garbage, a malformed request line, an unframed body)
+    // still gets a Status, then the connection is closed.
+    clientErrorHandler: (err, socket) => {
+      if (socket.writable) {
+        socket.end(rawStatusResponse(statusOf(400, 'BadRequest', `Bad request: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
+      } else {
+        socket.destroy(err);
+      }
+    },
     frameworkErrors: (err, request, reply) => {
       reply.hijack();
       sendError(state, reply.raw, new VcnetError('VCN_ERR_PROXY_BAD_REQUEST', [err.message]), true);
