@@ -72,6 +72,7 @@ export function handle(state: ProxyState, req: IncomingMessage, res: ServerRespo
       });
     });
     upReq.on('error', (err) => {
+      if (res.writableEnded) return; // already answered (a refused body): let that answer flush
       if (res.headersSent) { res.destroy(); return; }
       sendError(state, res, upstreamError(err, state.connectTimeoutMs));
     });
