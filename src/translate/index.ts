@@ -19,3 +19,4 @@ export * from './names.ts';
 export * from './labels.ts';
 export * from './meta.ts';
 export type * from './types.ts';
+export * from './pod.ts';
