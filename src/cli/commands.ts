@@ -6,7 +6,7 @@ import { CertStore, certInfo, issueCert, type KeyPair } from '../certs/index.ts'
 import { defaultConfig, loadConfigFile, mergeConfig, type VcnetConfig } from '../config/index.ts';
 import { ensureBinaries, KUBE_VERSION, ETCD_VERSION, KWOK_VERSION } from '../local/build.ts';
 import { serve, SERVING_CA, SERVING_CERT } from './serve.ts';
-import { kubeconfigYaml, writeKubeconfig, type KubeconfigUser } from './kubeconfig.ts';
+import { kubeconfigYaml, writeKubeconfig, type KubeconfigUser } from '../local/kubeconfig.ts';
 import { readEndpoints, STATE_DIR } from './paths.ts';
 import { readEnvState } from '../local/env.ts';
 import type { Command } from './command.ts';
@@ -116,10 +116,10 @@ export const kubeconfigCommand: Command = {
       const days = values['validity-days'] === undefined ? 365 : Number(values['validity-days']);
       user = await issueCert(ca, { commonName: userName, organizations: groups, usages: ['client'], validityDays: days });
     }
-    const yaml = kubeconfigYaml({ name: 'vcnet', server, caPem: readFileSync(proxyCaPath, 'utf8'), userName, user });
+    const spec = { name: 'vcnet', server, caPem: readFileSync(proxyCaPath, 'utf8'), userName, user };
     const out = values['out'] as string | undefined;
-    if (out === undefined) process.stdout.write(yaml);
-    else { writeKubeconfig(resolve(out), yaml); process.stderr.write(`wrote ${resolve(out)}\n`); }
+    if (out === undefined) process.stdout.write(kubeconfigYaml(spec));
+    else process.stderr.write(`wrote ${writeKubeconfig(resolve(out), spec)}\n`);
     return 0;
   },
 };

@@ -9,7 +9,7 @@ import { freePorts, httpCall } from '../local/net.ts';
 import { findKubectl } from '../local/kubectl.ts';
 import { logTail, sleep, isSameProcess } from '../local/process.ts';
 import type { Command } from './command.ts';
-import { kubeconfigYaml, writeKubeconfig } from './kubeconfig.ts';
+import { writeKubeconfig } from '../local/kubeconfig.ts';
 import { STATE_DIR, type Endpoints } from './paths.ts';
 import { SERVING_CA } from './serve.ts';
 
@@ -49,42 +49,57 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   if (endpoints === undefined) throw new Error('vcnet did not start');
   const kubeconfig = join(stateDir, 'kubeconfig');
   const admin = await issueCert(state.virtual.ca, { commonName: 'admin', organizations: ['system:masters'], usages: ['client'] });
-  writeKubeconfig(kubeconfig, kubeconfigYaml({
+  writeKubeconfig(kubeconfig, {
     name: 'vcnet', server: endpoints.proxy, caPem: readFileSync(endpoints.proxyCA, 'utf8'), userName: 'admin', user: admin,
-  }));
+  });
   return { state, endpoints, kubeconfig };
 }
 
-async function startVcnet(stateDir: string, certsDir: string, state: LocalEnvState, log: (m: string) => void): Promise<{ proc: ProcessRecord; endpoints: Endpoints }> {
-  const [proxyPort, healthPort] = await freePorts(2) as [number, number];
-  // vcnet's own identity on the virtual cluster (it impersonates the users it authenticates).
+/**
+ * The configuration `vcnet serve` runs with in a local environment: vcnet's own identity on the
+ * virtual cluster (a client certificate in system:masters; it impersonates the users it
+ * authenticates), the virtual cluster's CA as the client CA, loopback listeners. Used by `up` and
+ * by the benchmarks, so both run vcnet the same way.
+ */
+export async function writeLocalVcnetConfig(dir: string, state: LocalEnvState, opts: { proxyPort: number; healthPort: number; certsDir: string; writtenBy: string }): Promise<string> {
   const identity = await issueCert(state.virtual.ca, { commonName: 'vcnet', organizations: ['system:masters'], usages: ['client'] });
-  const identityKubeconfig = join(stateDir, 'vcnet-identity.kubeconfig');
-  writeKubeconfig(identityKubeconfig, kubeconfigYaml({ name: 'virtual', server: state.virtual.url, caPem: state.virtual.caPem, userName: 'vcnet', user: identity }));
-  const configFile = join(stateDir, 'vcnet.yaml');
-  writeFileSync(configFile, `# Written by 'vcnet up'; see docs/configuration.md.\n${stringify({
+  const identityKubeconfig = join(dir, 'vcnet-identity.kubeconfig');
+  writeKubeconfig(identityKubeconfig, { name: 'virtual', server: state.virtual.url, caPem: state.virtual.caPem, userName: 'vcnet', user: identity });
+  mkdirSync(opts.certsDir, { recursive: true, mode: 0o700 });
+  const configFile = join(dir, 'vcnet.yaml');
+  writeFileSync(configFile, `# Written by ${opts.writtenBy}; see docs/configuration.md.\n${stringify({
     networking: { serviceCIDR: state.virtual.serviceCIDR },
-    controlPlane: { proxy: { bindAddress: '127.0.0.1', port: proxyPort } },
+    controlPlane: { proxy: { bindAddress: '127.0.0.1', port: opts.proxyPort } },
     vcnet: {
       virtual: { kubeconfig: identityKubeconfig },
       host: { kubeconfig: state.kubeconfigs.host },
       proxy: { clientCAFile: state.virtual.caFile },
-      certs: { dir: certsDir },
-      observability: { bindAddress: '127.0.0.1', port: healthPort },
+      certs: { dir: opts.certsDir },
+      observability: { bindAddress: '127.0.0.1', port: opts.healthPort },
     },
   })}`, { mode: 0o600 });
-  mkdirSync(certsDir, { recursive: true, mode: 0o700 });
+  return configFile;
+}
+
+/** Polls vcnet's /readyz until it answers 200; fails early with the log tail if the process died. */
+export async function waitForVcnet(healthUrl: string, alive: () => boolean, logFile: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ready = await httpCall(`${healthUrl}/readyz`).then((r) => r.status === 200, () => false);
+    if (ready) return;
+    if (!alive()) throw new Error(`vcnet exited during start-up:\n${logTail(logFile)}`);
+    if (Date.now() > deadline) throw new Error(`vcnet did not become ready within ${timeoutMs / 1000} s:\n${logTail(logFile)}`);
+    await sleep(50);
+  }
+}
+
+async function startVcnet(stateDir: string, certsDir: string, state: LocalEnvState, log: (m: string) => void): Promise<{ proc: ProcessRecord; endpoints: Endpoints }> {
+  const [proxyPort, healthPort] = await freePorts(2) as [number, number];
+  const configFile = await writeLocalVcnetConfig(stateDir, state, { proxyPort, healthPort, certsDir, writtenBy: "'vcnet up'" });
   const logFile = join(state.dir, 'vcnet.log');
   const proc = spawnDetached('vcnet', process.execPath, [MAIN, 'serve', '--config', configFile], logFile, { port: proxyPort });
   const health = `http://127.0.0.1:${healthPort}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const ready = await httpCall(`${health}/readyz`).then((r) => r.status === 200, () => false);
-    if (ready) break;
-    if (!isSameProcess(proc)) throw new Error(`vcnet exited during start-up:\n${logTail(logFile)}`);
-    if (Date.now() > deadline) throw new Error(`vcnet did not become ready within 60 s:\n${logTail(logFile)}`);
-    await sleep(200);
-  }
+  await waitForVcnet(health, () => isSameProcess(proc), logFile);
   const endpoints: Endpoints = {
     proxy: `https://127.0.0.1:${proxyPort}`,
     proxyCA: join(certsDir, `${SERVING_CA}.crt`),

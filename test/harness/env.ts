@@ -7,7 +7,7 @@ import { issueCert, type KeyPair } from '../../src/certs/index.ts';
 import { readEnvState, type LocalEnvState } from '../../src/local/env.ts';
 import { findKubectl } from '../../src/local/kubectl.ts';
 import { readEndpoints, type Endpoints } from '../../src/cli/paths.ts';
-import { kubeconfigYaml, writeKubeconfig, type KubeconfigUser } from '../../src/cli/kubeconfig.ts';
+import { writeKubeconfig, type KubeconfigUser } from '../../src/local/kubeconfig.ts';
 import { TEST_STATE_DIR } from './paths.ts';
 import { ensureSharedEnv } from './shared-env.ts';
 
@@ -74,7 +74,7 @@ export async function clientCert(plane: 'virtual' | 'host', user: string, groups
 /** Writes a kubeconfig for `server` (trusting `caPem`) as the given user; returns its path. */
 export function writeUserKubeconfig(dir: string, name: string, server: string, caPem: string, user: KubeconfigUser): string {
   const path = join(dir, `${name}.kubeconfig`);
-  writeKubeconfig(path, kubeconfigYaml({ name, server, caPem, userName: name, user }));
+  writeKubeconfig(path, { name, server, caPem, userName: name, user });
   return path;
 }
 

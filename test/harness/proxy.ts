@@ -6,7 +6,7 @@ import { parseConfig, type VcnetConfig } from '../../src/config/index.ts';
 import { freePorts } from '../../src/local/net.ts';
 import { serve, type Serving } from '../../src/cli/serve.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import type { KubeconfigUser } from '../../src/cli/kubeconfig.ts';
+import type { KubeconfigUser } from '../../src/local/kubeconfig.ts';
 import { testEnv, tempDir, writeUserKubeconfig, clientCert } from './env.ts';
 
 export interface TestProxy {
@@ -18,7 +18,7 @@ export interface TestProxy {
   caPem: string;
   dir: string;
   /** A kubeconfig through this proxy for a certificate user (signed by the plane's CA) or a token. */
-  kubeconfig(name: string, user: { groups?: string[] } | { token: string } | KubeconfigUser): Promise<string>;
+  kubeconfig(name: string, user: { groups: string[] } | KubeconfigUser): Promise<string>;
 }
 
 export async function startTestProxy(
@@ -51,8 +51,8 @@ export async function startTestProxy(
     serving, config, url, healthUrl: serving.healthUrl, caPem: serving.ca.certPem, dir,
     async kubeconfig(name, user) {
       let u: KubeconfigUser;
-      if ('token' in user || 'certPem' in user) u = user;
-      else u = await clientCert(opts.upstream ?? 'virtual', name, user.groups ?? []);
+      if ('groups' in user) u = await clientCert(opts.upstream ?? 'virtual', name, user.groups);
+      else u = user;
       return writeUserKubeconfig(dir, name, url, serving.ca.certPem, u);
     },
   };

@@ -1,9 +1,9 @@
 // Bad input gets a Status error, changes nothing, and the proxy keeps serving.
 import t from 'tap';
-import https from 'node:https';
 import tls from 'node:tls';
 import { testEnv, kubectl, uniqueName } from '../../harness/env.ts';
 import { startTestProxy } from '../../harness/proxy.ts';
+import { httpsRequest, type HttpsReply } from '../../harness/http.ts';
 
 const env = await testEnv();
 const proxy = await startTestProxy(t);
@@ -12,21 +12,8 @@ const ns = uniqueName('bad-input');
 await kubectl(env.virtualKubeconfig, ['create', 'namespace', ns]);
 t.teardown(async () => { await kubectl(env.virtualKubeconfig, ['delete', 'namespace', ns, '--wait=false']); });
 
-function request(method: string, path: string, headers: Record<string, string>, body?: Buffer | string): Promise<{ status: number; json: Record<string, unknown> | undefined; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(`${proxy.url}${path}`, { method, ca: proxy.caPem, headers: { ...auth, ...headers }, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { text += c; });
-      res.on('end', () => {
-        let json: Record<string, unknown> | undefined;
-        try { json = JSON.parse(text) as Record<string, unknown>; } catch { json = undefined; }
-        resolve({ status: res.statusCode ?? 0, json, body: text });
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+function request(method: string, path: string, headers: Record<string, string>, body?: Buffer | string): Promise<HttpsReply> {
+  return httpsRequest(`${proxy.url}${path}`, { method, ca: proxy.caPem, headers: { ...auth, ...headers }, ...(body !== undefined ? { body } : {}) });
 }
 
 async function configMapCount(): Promise<number> {

@@ -8,7 +8,7 @@ import { parseConfig } from '../../../src/config/index.ts';
 import { freePorts, httpCall } from '../../../src/local/net.ts';
 import { serve } from '../../../src/cli/serve.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
-import { kubeconfigYaml } from '../../../src/cli/kubeconfig.ts';
+import { kubeconfigYaml } from '../../../src/local/kubeconfig.ts';
 import { testEnv, kubectl, uniqueName, tempDir, clientCert } from '../../harness/env.ts';
 import { startTestProxy } from '../../harness/proxy.ts';
 

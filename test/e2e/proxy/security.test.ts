@@ -1,36 +1,18 @@
 // Who may use vcnet, and as whom. Every request is authenticated; identity headers from callers
 // never pass unchecked; client certificates are verified by Node's TLS against the cluster CA.
 import t from 'tap';
-import https from 'node:https';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createCA, issueCert } from '../../../src/certs/index.ts';
 import { testEnv, kubectl, tempDir, writeUserKubeconfig, uniqueName } from '../../harness/env.ts';
 import { startTestProxy } from '../../harness/proxy.ts';
+import { httpsRequest, type HttpsOptions, type HttpsReply } from '../../harness/http.ts';
 
 const env = await testEnv();
 const proxy = await startTestProxy(t);
 const dir = tempDir(t);
 
-interface Reply { status: number; body: string; json: Record<string, unknown> | undefined }
-
-function request(path: string, opts: { method?: string; headers?: Record<string, string | string[]>; cert?: { certPem: string; keyPem: string }; body?: string } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(`${proxy.url}${path}`, {
-      method: opts.method ?? 'GET', ca: proxy.caPem, headers: opts.headers ?? {}, agent: false,
-      ...(opts.cert !== undefined ? { cert: opts.cert.certPem, key: opts.cert.keyPem } : {}),
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => {
-        let json: Record<string, unknown> | undefined;
-        try { json = JSON.parse(body) as Record<string, unknown>; } catch { json = undefined; }
-        resolve({ status: res.statusCode ?? 0, body, json });
-      });
-    });
-    req.on('error', reject);
-    req.end(opts.body);
-  });
+function request(path: string, opts: Omit<HttpsOptions, 'ca'> = {}): Promise<HttpsReply> {
+  return httpsRequest(`${proxy.url}${path}`, { ...opts, ca: proxy.caPem });
 }
 
 const whoamiBody = JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' });
