@@ -65,3 +65,21 @@ function format(template: string, args: ReadonlyArray<string | number>): string 
   let i = 0;
   return template.replace(/%s/g, () => (i < args.length ? String(args[i++]) : '%s'));
 }
+
+/** A metav1.Status as kube-apiserver writes it for a failure. */
+export interface Status {
+  kind: 'Status';
+  apiVersion: 'v1';
+  metadata: Record<string, never>;
+  status: 'Failure';
+  message: string;
+  reason: string;
+  code: number;
+  details?: Record<string, unknown>;
+}
+
+export function statusOf(code: number, reason: string, message: string, details?: Record<string, unknown>): Status {
+  const s: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+  if (details !== undefined) s.details = details;
+  return s;
+}

@@ -1,23 +1,8 @@
 // Every failure that vcnet itself answers reaches the client as a metav1.Status with the right HTTP
 // code, the way kube-apiserver answers (k8s.io/apiserver pkg/endpoints/handlers/responsewriters/status.go).
-import { VcnetError } from '../errors.ts';
+import { VcnetError, statusOf, type Status } from '../errors.ts';
 
-export interface Status {
-  kind: 'Status';
-  apiVersion: 'v1';
-  metadata: Record<string, never>;
-  status: 'Failure';
-  message: string;
-  reason: string;
-  code: number;
-  details?: Record<string, unknown>;
-}
-
-export function statusOf(code: number, reason: string, message: string, details?: Record<string, unknown>): Status {
-  const s: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
-  if (details !== undefined) s.details = details;
-  return s;
-}
+export { statusOf, type Status };
 
 /** Coded errors keep their status and reason; anything else is a bug and becomes a 500 InternalError. */
 export function errorToStatus(err: unknown): { status: Status; unexpected: boolean } {
