@@ -1,17 +1,9 @@
 import t from 'tap';
-import type { Test } from 'tap';
-import { podToHost, podTranslateOptions, type PodTranslateOptionsInput } from '../../../src/translate/pod.ts';
+import { podToHost, podTranslateOptions } from '../../../src/translate/pod.ts';
 import { hostsRewriteScript } from '../../../src/translate/pod-hosts.ts';
 import type { Pod } from '../../../src/translate/pod-types.ts';
-import { at, deepFreeze, podFacts, tr, virtualPod } from '../../fixtures/pods/index.ts';
+import { podFacts, tr, virtualPod, runPodCases } from '../../fixtures/pods/index.ts';
 
-interface Case {
-  readonly name: string;
-  readonly virtual: Pod;
-  readonly options?: PodTranslateOptionsInput;
-  /** Values at paths of the podToHost result; undefined = absent. */
-  readonly expected: Readonly<Record<string, unknown>>;
-}
 
 const CLUSTER_DNS = {
   nameservers: ['10.96.0.10'],
@@ -21,14 +13,7 @@ const CLUSTER_DNS = {
 
 const many = (n: number, f: (i: number) => string): string[] => Array.from({ length: n }, (_, i) => f(i));
 
-function run(parent: Test, cases: readonly Case[]): void {
-  for (const c of cases) {
-    parent.test(c.name, async (t) => {
-      const r = podToHost(tr, deepFreeze(c.virtual), podFacts(), podTranslateOptions(c.options));
-      for (const [path, value] of Object.entries(c.expected)) t.strictSame(at(r, path), value, path);
-    });
-  }
-}
+const run = runPodCases;
 
 t.test('DNS policy', async (t) => {
   run(t, [

@@ -1,18 +1,10 @@
 import t from 'tap';
 import {
-  podToHost, podTranslateOptions, SA_TOKEN_EXPIRATION_SECONDS, serviceAccountTokenRequests, type PodFacts, type PodTranslateOptionsInput,
+  podToHost, podTranslateOptions, SA_TOKEN_EXPIRATION_SECONDS, serviceAccountTokenRequests,
 } from '../../../src/translate/pod.ts';
 import type { Pod, Volume } from '../../../src/translate/pod-types.ts';
-import { at, deepFreeze, H_RELEASE, podFacts, tr, virtualPod } from '../../fixtures/pods/index.ts';
+import { H_RELEASE, podFacts, tr, virtualPod, runPodCases, type PodCase } from '../../fixtures/pods/index.ts';
 
-interface Case {
-  readonly name: string;
-  readonly virtual: Pod;
-  readonly facts?: Partial<PodFacts>;
-  readonly options?: PodTranslateOptionsInput;
-  /** Values at paths of the podToHost result; undefined = absent. */
-  readonly expected: Readonly<Record<string, unknown>>;
-}
 
 const withVolumes = (...volumes: Volume[]): Pod => virtualPod({ spec: { volumes } });
 const h = (name: string): string => `${name}-x-shop-x-my-vcluster`;
@@ -20,7 +12,7 @@ const h = (name: string): string => `${name}-x-shop-x-my-vcluster`;
 // `printf 'kube-api-access-x/0' | sha256sum` starts with 319654b0.
 const tokenSource = (path = 'token', audience?: string) => ({ serviceAccountToken: { path, expirationSeconds: 3607, ...(audience === undefined ? {} : { audience }) } });
 
-const cases: Case[] = [
+const cases: PodCase[] = [
   {
     name: 'translates every name a volume gives, keeps cluster-scoped sources, and reports each object once',
     virtual: withVolumes(
@@ -145,12 +137,7 @@ const cases: Case[] = [
   },
 ];
 
-for (const c of cases) {
-  t.test(c.name, async (t) => {
-    const r = podToHost(tr, deepFreeze(c.virtual), podFacts(c.facts), podTranslateOptions(c.options));
-    for (const [path, value] of Object.entries(c.expected)) t.strictSame(at(r, path), value, path);
-  });
-}
+runPodCases(t, cases);
 
 t.test('keeps token annotation keys stable, so a re-translation does not add new ones', async (t) => {
   const vPod = withVolumes({ name: 'kube-api-access-x', projected: { sources: [tokenSource()] } });

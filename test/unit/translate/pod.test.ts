@@ -1,10 +1,9 @@
 import t from 'tap';
 import {
-  ephemeralContainerToHost, isPodOwnedAnnotation, podToHost, podTranslateOptions, type PodFacts, type PodTranslateOptionsInput,
+  ephemeralContainerToHost, isPodOwnedAnnotation, podToHost, podTranslateOptions,
 } from '../../../src/translate/pod.ts';
-import type { Pod } from '../../../src/translate/pod-types.ts';
 import {
-  at, deepFreeze, H_RELEASE, loadPod, NS_METADATA_NAME, NS_TEAM, podFacts, tr, virtualPod,
+  deepFreeze, H_RELEASE, loadPod, NS_METADATA_NAME, NS_TEAM, podFacts, runPodCases, tr, virtualPod, type PodCase,
 } from '../../fixtures/pods/index.ts';
 
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.virtual-token';
@@ -25,18 +24,10 @@ t.test('translates a Deployment pod into the host pod vcnet creates', async (t) 
   t.equal(r.tokenSecret, undefined);
 });
 
-interface Case {
-  readonly name: string;
-  readonly virtual: Pod;
-  readonly facts?: Partial<PodFacts>;
-  readonly options?: PodTranslateOptionsInput;
-  /** Values at paths of the result ({ hPod, references, warnings, tokenSecret }); undefined = absent. */
-  readonly expected: Readonly<Record<string, unknown>>;
-}
 
 const rs = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-5c9', uid: 'rs-uid', controller: true, blockOwnerDeletion: true };
 
-const cases: Case[] = [
+const cases: PodCase[] = [
   // Identity and metadata
   {
     name: 'names the host pod <name>-x-<namespace>-x-<vcluster> in the host namespace',
@@ -321,12 +312,7 @@ const cases: Case[] = [
   },
 ];
 
-for (const c of cases) {
-  t.test(c.name, async (t) => {
-    const r = podToHost(tr, deepFreeze(c.virtual), podFacts(c.facts), podTranslateOptions(c.options));
-    for (const [path, value] of Object.entries(c.expected)) t.strictSame(at(r, path), value, path);
-  });
-}
+runPodCases(t, cases);
 
 t.test('refuses to translate without the ClusterIP of the vCluster host Service', async (t) => {
   t.throws(() => podToHost(tr, virtualPod(), podFacts({ kubeIP: '' }), podTranslateOptions()), /facts\.kubeIP/);
