@@ -42,7 +42,6 @@ export function handle(state: ProxyState, req: IncomingMessage, res: ServerRespo
       headers: p.headers,
       setHost: false,
     });
-    upReq.on('socket', (s) => s.setNoDelay(true));
     let upstreamRes: IncomingMessage | undefined;
     if (longRunning) {
       state.trackLongRunning(res, () => {
@@ -81,6 +80,7 @@ export function handle(state: ProxyState, req: IncomingMessage, res: ServerRespo
       upReq.destroy(Object.assign(new Error('connect timeout'), { code: 'VCNET_CONNECT_TIMEOUT' }));
     });
     upReq.on('socket', (s) => {
+      s.setNoDelay(true);
       if (!s.connecting) { upReq.setTimeout(0); return; }
       s.once('connect', () => upReq.setTimeout(0));
     });
