@@ -24,7 +24,11 @@ export function handle(state: ProxyState, req: IncomingMessage, res: ServerRespo
 
   const length = req.headers['content-length'];
   if (length !== undefined && Number(length) > state.maxBodyBytes) {
-    sendError(state, res, new VcnetError('VCN_ERR_PROXY_BODY_TOO_LARGE', [state.maxBodyBytes]), true);
+    // The client is still sending: read and discard the body so it gets to read this answer. Closing
+    // with unread data would reset the connection, and kubectl would report "broken pipe" instead.
+    const drain = Number(length) <= drainLimit(state);
+    sendError(state, res, new VcnetError('VCN_ERR_PROXY_BODY_TOO_LARGE', [state.maxBodyBytes]), !drain);
+    if (drain) req.resume();
     return;
   }
 
@@ -92,10 +96,10 @@ export function handle(state: ProxyState, req: IncomingMessage, res: ServerRespo
     } else if (length !== undefined) {
       req.pipe(upReq);
     } else {
-      req.pipe(limit(state.maxBodyBytes, () => {
+      req.pipe(limit(state.maxBodyBytes, drainLimit(state), () => {
         upReq.destroy();
-        if (!res.headersSent) sendError(state, res, new VcnetError('VCN_ERR_PROXY_BODY_TOO_LARGE', [state.maxBodyBytes]), true);
-      })).pipe(upReq);
+        if (!res.headersSent) sendError(state, res, new VcnetError('VCN_ERR_PROXY_BODY_TOO_LARGE', [state.maxBodyBytes]));
+      }, () => req.destroy())).pipe(upReq);
     }
   }, (err: unknown) => {
     sendError(state, res, err, true);
@@ -126,16 +130,25 @@ function upstreamError(err: NodeJS.ErrnoException, connectTimeoutMs: number): Vc
   return new VcnetError('VCN_ERR_PROXY_UPSTREAM_UNAVAILABLE', [err.message], { cause: err });
 }
 
-/** Counts a chunked body; past `max` bytes it stops and calls `onExceeded` once. */
-function limit(max: number, onExceeded: () => void): Transform {
+/** How much of a refused body vcnet reads and discards before it cuts the connection instead. */
+function drainLimit(state: ProxyState): number {
+  return 4 * state.maxBodyBytes;
+}
+
+/**
+ * Counts a chunked body. Past `max` bytes it calls `onExceeded` once and discards the rest (so the
+ * refusal can be read), until `drainMax` bytes, where it calls `onTooMuch` to cut the connection.
+ */
+function limit(max: number, drainMax: number, onExceeded: () => void, onTooMuch: () => void): Transform {
   let seen = 0;
-  let exceeded = false;
   return new Transform({
     transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
-      if (exceeded) { cb(); return; }
+      const before = seen;
       seen += chunk.length;
-      if (seen > max) { exceeded = true; onExceeded(); cb(); return; }
-      cb(null, chunk);
+      if (seen <= max) { cb(null, chunk); return; }
+      if (before <= max) onExceeded();
+      if (seen > drainMax && before <= drainMax) onTooMuch();
+      cb();
     },
   });
 }
