@@ -197,6 +197,131 @@ export function checkSAN(s: string): string | undefined {
   return `${quote(s)} is not a DNS name or IP address${hint}`;
 }
 
+// Kubernetes label syntax (k8s.io/apimachinery pkg/util/validation: IsQualifiedName, IsValidLabelValue).
+const QUALIFIED_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+/** A label key: `name` or `prefix/name`, the prefix a DNS-1123 subdomain, the name at most 63 characters. */
+export function checkLabelKey(s: string): string | undefined {
+  const slash = s.lastIndexOf('/');
+  const prefix = slash < 0 ? undefined : s.slice(0, slash);
+  const name = slash < 0 ? s : s.slice(slash + 1);
+  const prefixOK = prefix === undefined || (prefix.length <= 253 && prefix.split('.').every((l) => l.length <= 63 && DNS1123_LABEL.test(l)));
+  if (prefixOK && name.length <= 63 && QUALIFIED_NAME.test(name)) return undefined;
+  return `${quote(s)} is not a valid label key: an optional DNS-1123 subdomain prefix and '/', then at most 63 characters of letters, digits, '-', '_' and '.', starting and ending with a letter or digit`;
+}
+
+/** A label value: empty, or at most 63 characters of letters, digits, '-', '_' and '.', alphanumeric at both ends. */
+export function checkLabelValue(s: string): string | undefined {
+  if (s === '' || (s.length <= 63 && QUALIFIED_NAME.test(s))) return undefined;
+  return `${quote(s)} is not a valid label value: empty, or at most 63 characters of letters, digits, '-', '_' and '.', starting and ending with a letter or digit`;
+}
+
+const TAINT_EFFECTS: readonly string[] = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
+
+/**
+ * An enforced toleration in `kubectl taint` notation: `key=value:Effect`, `key:Effect`, `key=value`,
+ * `key` or `*`. The same syntax as parseToleration in src/translate/pod-options.ts, which builds the
+ * Toleration; config may not import translate (DESIGN.md), so the syntax is checked here as well, and
+ * test/unit/sync/options.test.ts holds both to the same answers.
+ */
+export function checkToleration(s: string): string | undefined {
+  const fail = (why: string): string => `${quote(s)} is not a toleration (${why}); expected key=value:Effect, key:Effect, key=value, key or *`;
+  if (s === '*') return undefined;
+  const colon = s.split(':');
+  if (colon.length > 2) return fail('more than one ":"');
+  const [keyValue = '', effect] = colon;
+  if (effect !== undefined && !TAINT_EFFECTS.includes(effect)) return fail(`effect must be NoSchedule, PreferNoSchedule or NoExecute, not ${quote(effect)}`);
+  const eq = keyValue.split('=');
+  if (eq.length > 2) return fail('more than one "="');
+  const [key = '', value] = eq;
+  if (checkLabelKey(key) !== undefined) return fail(`${quote(key)} is not a valid label key`);
+  if (value !== undefined && checkLabelValue(value) !== undefined) return fail(`${quote(value)} is not a valid label value`);
+  return undefined;
+}
+
+// k8s.io/apimachinery pkg/api/resource: <signedNumber><suffix>, the suffix binary SI (Ki..Ei), decimal SI
+// (n, u, m, k, M..E) or a decimal exponent (e3, E-2).
+const QUANTITY = /^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$/;
+const QUANTITY_SUFFIX: Readonly<Record<string, number>> = {
+  '': 1, n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+
+/** The value of a Kubernetes quantity as a number (precise enough to compare two), or undefined when it is not one. */
+export function parseQuantity(s: string): number | undefined {
+  const m = QUANTITY.exec(s);
+  if (m === null) return undefined;
+  const [, number = '', suffix = ''] = m;
+  const factor = /^[eE]/.test(suffix) ? 10 ** Number(suffix.slice(1)) : QUANTITY_SUFFIX[suffix] ?? 1;
+  return Number(number) * factor;
+}
+
+/** A resource quantity for requests and limits (`30m`, `64Mi`, `0.5`, `1e3`): well formed and not negative. */
+export function checkQuantity(s: string): string | undefined {
+  const value = parseQuantity(s);
+  if (value === undefined) {
+    return `${quote(s)} is not a Kubernetes quantity: a number with an optional suffix such as m, k, M, G, Ki, Mi or Gi (30m, 64Mi, 0.5, 1Gi)`;
+  }
+  if (value < 0) return `${quote(s)} is negative; requests and limits must be 0 or more`;
+  return undefined;
+}
+
+// Image reference grammar (github.com/distribution/reference, the parser containerd and Docker use).
+const IMAGE_DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const IMAGE_DOMAIN = `(?:${IMAGE_DOMAIN_COMPONENT}(?:\\.${IMAGE_DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?`;
+const IMAGE_PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*';
+const IMAGE_REGISTRY = new RegExp(`^${IMAGE_DOMAIN}(?:/${IMAGE_PATH_COMPONENT})*$`);
+const IMAGE_REPOSITORY = new RegExp(`^${IMAGE_PATH_COMPONENT}(?:/${IMAGE_PATH_COMPONENT})*$`);
+const IMAGE_TAG = /^[\w][\w.-]{0,127}$/;
+
+/** An image registry host (`mirror.gcr.io`, `registry.example.com:5000`, optionally with a path), or empty for Docker Hub. */
+export function checkImageRegistry(s: string): string | undefined {
+  if (s === '' || IMAGE_REGISTRY.test(s)) return undefined;
+  const hint = s.includes('://') ? ' (no scheme: write registry.example.com, not https://registry.example.com)' : '';
+  return `${quote(s)} is not an image registry: a host name or IP address with an optional :port${hint}`;
+}
+
+/** An image repository (`library/alpine`): lowercase path components separated by '/'. */
+export function checkImageRepository(s: string): string | undefined {
+  if (s === '') return 'must name the image repository, such as library/alpine';
+  if (IMAGE_REPOSITORY.test(s)) return undefined;
+  const hint = s.includes(':') || s.includes('@') ? ' (the tag goes in the tag field)' : '';
+  return `${quote(s)} is not an image repository: lowercase letters, digits and the separators '.', '_', '__' and '-', in path components separated by '/'${hint}`;
+}
+
+/** An image tag (`3.20`), or empty for none. */
+export function checkImageTag(s: string): string | undefined {
+  if (s === '' || IMAGE_TAG.test(s)) return undefined;
+  return `${quote(s)} is not an image tag: at most 128 characters of letters, digits, '_', '.' and '-', not starting with '.' or '-'`;
+}
+
+/** An image as a container spec holds it: Kubernetes only requires it non-empty and without surrounding whitespace. */
+export function checkImage(s: string): string | undefined {
+  if (s === '') return 'must name an image';
+  if (s.trim() !== s) return `${quote(s)} has leading or trailing whitespace, which Kubernetes refuses in an image`;
+  return undefined;
+}
+
+/**
+ * The base URL of an admission webhook: kube-apiserver requires https, a host, and no user info,
+ * query or fragment (k8s.io/apiserver pkg/util/webhook ValidateWebhookURL). Empty is allowed.
+ */
+export function checkWebhookURL(s: string): string | undefined {
+  if (s === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(s);
+  } catch {
+    return `${quote(s)} is not a URL; write it as https://<host>:<port>`;
+  }
+  if (url.protocol !== 'https:') return `${quote(s)} is not an https:// URL; kube-apiserver calls webhooks only over TLS`;
+  if (url.hostname === '') return `${quote(s)} has no host`;
+  if (url.username !== '' || url.password !== '' || s.includes('?') || s.includes('#')) {
+    return `${quote(s)} may not carry user info, a query or a fragment (kube-apiserver refuses them in a webhook URL)`;
+  }
+  return undefined;
+}
+
 /** Whether two listeners on these addresses would fight over a port. `::` takes IPv4 too (Node listens dual-stack). */
 export function addressesOverlap(a: string, b: string): boolean {
   const x = parseIP(a);

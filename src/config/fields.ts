@@ -99,6 +99,49 @@ export function stringList(opts: { default: readonly string[]; doc: string; chec
   });
 }
 
+export function boolean(opts: { default: boolean; doc: string }): Leaf<boolean> {
+  return leaf('boolean', opts.default, opts.doc, false, (raw, at, problems) => {
+    if (typeof raw === 'boolean') return raw;
+    const detail = `expected a boolean (true or false), got ${describe(raw)}`;
+    // "true" in quotes is text in YAML; Kubernetes' own strict decoding refuses it the same way.
+    const hint = typeof raw === 'string' && /^(true|false)$/i.test(raw) ? '; write it without quotes' : '';
+    return refuse(detail + hint, at, problems);
+  });
+}
+
+/**
+ * A mapping of strings to strings (labels, an image map). Each problem names the entry by its key,
+ * `translateImage["nginx:1.25"]`; a key that is refused points at the key itself.
+ */
+export function stringMap(opts: {
+  default: Readonly<Record<string, string>>;
+  doc: string;
+  checkKey: Check<string>;
+  checkValue: Check<string>;
+}): Leaf<Readonly<Record<string, string>>> {
+  return leaf('map of strings', Object.freeze({ ...opts.default }), opts.doc, false, (raw, at, problems) => {
+    if (!isPlainObject(raw)) return typeMismatch('a mapping', raw, at, problems);
+    const before = problems.length;
+    const entries: Array<[string, string]> = [];
+    for (const [key, value] of Object.entries(raw)) {
+      const keyReason = opts.checkKey(key);
+      if (keyReason !== undefined) {
+        problems.push({ at: [...at, key], detail: keyReason, onKey: true });
+        continue;
+      }
+      if (typeof value !== 'string') {
+        typeMismatch('a string', value, [...at, key], problems);
+        continue;
+      }
+      const valueReason = opts.checkValue(value);
+      if (valueReason !== undefined) refuse(valueReason, [...at, key], problems);
+      else entries.push([key, value]);
+    }
+    // fromEntries defines own properties, so a key named "__proto__" stays a key.
+    return problems.length === before ? Object.freeze(Object.fromEntries(entries)) : INVALID;
+  });
+}
+
 function leaf<T>(type: string, dflt: T, doc: string, file: boolean, read: Leaf<T>['read']): Leaf<T> {
   return { kind: 'leaf', type, default: dflt, doc, file, read };
 }

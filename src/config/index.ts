@@ -1,7 +1,7 @@
 // The vcnet configuration: a vcluster.yaml-compatible subset plus vcnet's own `vcnet:` section.
 // - schema.ts    every field: type, default, check, meaning (the one place to add a field)
-// - fields.ts    the field kinds the schema is written with
-// - checks.ts    IP, CIDR and DNS-name checks
+// - fields.ts    the field kinds the schema is written with (string, integer, boolean, oneOf, lists, maps)
+// - checks.ts    value checks: IP, CIDR, DNS names, labels, tolerations, quantities, images, webhook URLs
 // - validate.ts  checking a value against the schema, defaults, merging overrides
 // - load.ts      YAML text and files, with line and column in every error
 // - errors.ts    ConfigError (one problem, named by field path) and ConfigErrors (all of them)

@@ -4,13 +4,29 @@
 // To add a field: add one entry here (and its row in docs/configuration.md, which a test checks).
 
 import {
-  addressesOverlap, checkCIDR, checkDNS1035Label, checkDNS1123Label, checkDNS1123Subdomain, checkIP,
-  checkSAN, checkServiceCIDR,
+  addressesOverlap, checkCIDR, checkDNS1035Label, checkDNS1123Label, checkDNS1123Subdomain, checkImage,
+  checkImageRegistry, checkImageRepository, checkImageTag, checkIP, checkLabelKey, checkLabelValue,
+  checkQuantity, checkSAN, checkServiceCIDR, checkToleration, checkWebhookURL, parseQuantity,
 } from './checks.ts';
-import { integer, oneOf, section, string, stringList } from './fields.ts';
-import type { ValueOf } from './fields.ts';
+import { boolean, integer, oneOf, section, string, stringList, stringMap } from './fields.ts';
+import type { Check, Leaf, ValueOf } from './fields.ts';
 
 const MiB = 1024 * 1024;
+
+/** An optional value: empty, or one that passes `check`. */
+function optional(check: Check<string>): Check<string> {
+  return (v) => (v === '' ? undefined : check(v));
+}
+
+/** A quantity field of the `/etc/hosts` init container (vCluster's default: 30m CPU, 64Mi memory, as limit and request). */
+function initContainerQuantity(kind: 'limit' | 'request', resource: 'cpu' | 'memory'): Leaf<string> {
+  const what = resource === 'cpu' ? 'CPU' : 'memory';
+  return string({
+    default: resource === 'cpu' ? '30m' : '64Mi',
+    check: optional(checkQuantity),
+    doc: `The ${what} ${kind} of the \`/etc/hosts\` init container (a Kubernetes quantity); empty sets none.${kind === 'request' ? ' At most the limit.' : ''}`,
+  });
+}
 
 export const schema = section('The vcnet configuration.', {
   networking: section('vCluster networking settings.', {
@@ -46,6 +62,109 @@ export const schema = section('The vcnet configuration.', {
         doc: 'Extra names for the proxy\'s serving certificate, each a DNS name (`*.example.com` allowed) or an IP address.',
       }),
     }),
+    advanced: section('Advanced vCluster control-plane settings.', {
+      workloadServiceAccount: section('The host service account the synced pods run as.', {
+        name: string({
+          default: '',
+          check: optional(checkDNS1123Subdomain),
+          doc: 'The host service account every host pod runs as (a DNS-1123 subdomain); empty means `vc-workload-<vcnet.name>`, as in vCluster.',
+        }),
+      }),
+    }),
+  }),
+  sync: section('vCluster sync settings: which objects are synced between the virtual and the host cluster, and how.', {
+    toHost: section('Objects written in the virtual cluster that get a host twin.', {
+      pods: section('Pods (vcluster-networking.md section 2).', {
+        enabled: boolean({
+          default: true,
+          doc: 'Sync virtual pods to the host namespace, where they run. `vcnet serve` then requires `vcnet.host.namespace` and `vcnet.host.kubeconfig`.',
+        }),
+        rewriteHosts: section('The `/etc/hosts` rewrite for pods with a subdomain.', {
+          enabled: boolean({
+            default: true,
+            doc: 'For a pod with a `subdomain` (a StatefulSet pod behind a headless Service), add an init container that writes the pod\'s FQDN into `/etc/hosts`, as vCluster does, because the host pod cannot keep its subdomain.',
+          }),
+          initContainer: section('The init container that rewrites `/etc/hosts`.', {
+            image: section('Its image, as vCluster\'s `{registry, repository, tag}`.', {
+              registry: string({
+                default: 'mirror.gcr.io',
+                check: checkImageRegistry,
+                doc: 'The registry of the `/etc/hosts` init container\'s image; empty means Docker Hub. As in vCluster, a one-part repository under a registry gets `library/` in front.',
+              }),
+              repository: string({
+                default: 'library/alpine',
+                check: checkImageRepository,
+                doc: 'The repository of that image (required). The image needs `sh` and `sed`.',
+              }),
+              tag: string({
+                default: '3.20',
+                check: checkImageTag,
+                doc: 'The tag of that image; empty means none, so the registry serves `latest`.',
+              }),
+            }),
+            resources: section('Its resource limits and requests.', {
+              limits: section('Resource limits.', {
+                cpu: initContainerQuantity('limit', 'cpu'),
+                memory: initContainerQuantity('limit', 'memory'),
+              }),
+              requests: section('Resource requests.', {
+                cpu: initContainerQuantity('request', 'cpu'),
+                memory: initContainerQuantity('request', 'memory'),
+              }),
+            }),
+          }),
+        }),
+        translateImage: stringMap({
+          default: {},
+          checkKey: checkImage,
+          checkValue: checkImage,
+          doc: 'Images replaced in host pods: each key is an image exactly as a virtual pod names it, its value the image the host pod runs instead.',
+        }),
+        enforceTolerations: stringList({
+          default: [],
+          check: checkToleration,
+          doc: 'Tolerations added to every host pod, each `key=value:Effect`, `key:Effect`, `key=value`, `key` (any value) or `*` (every taint).',
+        }),
+        useSecretsForSATokens: boolean({
+          default: false,
+          doc: 'Keep the service-account tokens of a host pod in a host Secret instead of in the pod\'s annotations.',
+        }),
+        runtimeClassName: string({
+          default: '',
+          check: optional(checkDNS1123Subdomain),
+          doc: 'The runtimeClassName forced on every host pod; empty leaves the pod\'s own.',
+        }),
+        priorityClassName: string({
+          default: '',
+          check: optional(checkDNS1123Subdomain),
+          doc: 'The priorityClassName given to host pods that would otherwise have none; empty gives none.',
+        }),
+      }),
+    }),
+    fromHost: section('Host objects mirrored into the virtual cluster.', {
+      nodes: section('Host nodes.', {
+        enabled: boolean({
+          default: false,
+          doc: 'Mirror the host\'s real nodes into the virtual cluster (read-only). It also turns `selector.labels` into a nodeSelector of host pods.',
+        }),
+        selector: section('Which host nodes are mirrored.', {
+          all: boolean({
+            default: false,
+            doc: 'Mirror every host node, not only the nodes that run pods of this virtual cluster.',
+          }),
+          labels: stringMap({
+            default: {},
+            checkKey: checkLabelKey,
+            checkValue: checkLabelValue,
+            doc: 'Mirror only the host nodes with these labels, and add them to the nodeSelector of host pods not yet bound to a node. Not together with `all`.',
+          }),
+        }),
+        clearImageStatus: boolean({
+          default: false,
+          doc: 'Empty `status.images` of the mirrored nodes, so the virtual cluster does not learn which images the host nodes hold.',
+        }),
+      }),
+    }),
   }),
   vcnet: section('Settings of vcnet itself, which vCluster has no field for.', {
     name: string({
@@ -73,8 +192,18 @@ export const schema = section('The vcnet configuration.', {
       }),
       namespace: string({
         default: '',
-        check: (v) => (v === '' ? undefined : checkDNS1123Label(v)),
+        check: optional(checkDNS1123Label),
         doc: 'The host namespace the virtual cluster\'s objects are synced to (a DNS-1123 label).',
+      }),
+      service: string({
+        default: '',
+        check: optional(checkDNS1035Label),
+        doc: 'The host Service in front of vcnet\'s proxy, which stands for the virtual `default/kubernetes`: its ClusterIP is the API server address given to pods (a DNS-1035 label). Empty means `<vcnet.name>`, as in vCluster.',
+      }),
+      dnsService: string({
+        default: '',
+        check: optional(checkDNS1035Label),
+        doc: 'The host Service in front of vcnet\'s DNS server, whose ClusterIP is the nameserver of host pods (a DNS-1035 label). Empty means vCluster\'s name for it, `kube-dns-x-kube-system-x-<vcnet.name>` (hashed beyond 63 characters).',
       }),
     }),
     proxy: section('vcnet\'s proxy settings beyond vCluster\'s `controlPlane.proxy`.', {
@@ -95,6 +224,47 @@ export const schema = section('The vcnet configuration.', {
         min: 0,
         max: 300,
         doc: 'How long, in seconds, the proxy caches the API server\'s answer to whether a user may impersonate the identity they ask for (`kubectl --as`); 0 asks every time.',
+      }),
+    }),
+    webhook: section('The admission webhook server the virtual kube-apiserver calls on every write of a synced kind.', {
+      bindAddress: string({
+        default: '127.0.0.1',
+        check: checkIP,
+        doc: 'The IP address the webhook server listens on; in a pod, use `0.0.0.0` so the virtual kube-apiserver reaches it through the vcnet Service.',
+      }),
+      port: integer({ default: 9443, min: 1, max: 65535, doc: 'The port the webhook server listens on.' }),
+      url: string({
+        default: '',
+        check: checkWebhookURL,
+        doc: 'The https:// base URL at which the virtual kube-apiserver reaches the webhook server. Empty means `https://127.0.0.1:<port>`, for local runs; in a cluster, set the vcnet Service URL, such as `https://vcnet.<namespace>.svc:9443`.',
+      }),
+      timeoutSeconds: integer({
+        default: 10,
+        min: 1,
+        max: 30,
+        doc: 'How long the virtual kube-apiserver waits for a webhook answer, in seconds (Kubernetes allows 1 to 30).',
+      }),
+      failurePolicy: oneOf(['Fail', 'Ignore'], {
+        default: 'Fail',
+        doc: 'What the virtual kube-apiserver does when the webhook cannot answer: `Fail` refuses the write, so no virtual object exists without its host twin; `Ignore` lets it through and leaves the work to the reconciler.',
+      }),
+    }),
+    sync: section('The reconciler, which repairs what the synchronous write path could not.', {
+      orphanGraceSeconds: integer({
+        default: 30,
+        min: 1,
+        doc: 'How old, in seconds, a host object without a virtual twin must be before the reconciler deletes it; a younger one may belong to an admission still in flight.',
+      }),
+      resyncSeconds: integer({
+        default: 300,
+        min: 10,
+        doc: 'How often, in seconds, the reconciler compares every virtual object with its host twin in full.',
+      }),
+      leaseDurationSeconds: integer({
+        default: 15,
+        min: 5,
+        max: 300,
+        doc: 'The duration, in seconds, of the Lease in the host namespace that makes one vcnet replica the reconciler; another replica takes over at most this long after the leader stops renewing it.',
       }),
     }),
     certs: section('The CA and serving certificates vcnet creates.', {
@@ -140,7 +310,10 @@ export interface CrossCheck {
 const LISTENERS: ReadonlyArray<{ path: string; get(c: VcnetConfig): { bindAddress: string; port: number } }> = [
   { path: 'controlPlane.proxy', get: (c) => c.controlPlane.proxy },
   { path: 'vcnet.observability', get: (c) => c.vcnet.observability },
+  { path: 'vcnet.webhook', get: (c) => c.vcnet.webhook },
 ];
+
+const INIT_CONTAINER_RESOURCES = 'sync.toHost.pods.rewriteHosts.initContainer.resources';
 
 export const crossChecks: readonly CrossCheck[] = [
   {
@@ -151,6 +324,49 @@ export const crossChecks: readonly CrossCheck[] = [
       return [{
         path: 'vcnet.certs.renewBeforeDays',
         detail: `${renewBeforeDays} must be less than vcnet.certs.validityDays (${validityDays}), or every certificate would be due for renewal as soon as it is issued`,
+      }];
+    },
+  },
+  {
+    // vCluster refuses the combination too: `all` mirrors every node, `labels` only some of them.
+    fields: ['sync.fromHost.nodes.selector.all', 'sync.fromHost.nodes.selector.labels'],
+    check(c) {
+      const { all, labels } = c.sync.fromHost.nodes.selector;
+      if (!all || Object.keys(labels).length === 0) return [];
+      return [{
+        path: 'sync.fromHost.nodes.selector.labels',
+        detail: 'must be empty while sync.fromHost.nodes.selector.all is true: "all" mirrors every host node, "labels" only the nodes that carry them; set one of the two',
+      }];
+    },
+  },
+  {
+    // Kubernetes refuses a container whose request exceeds its limit (ValidateResourceRequirements),
+    // which would surface only when the first pod with a subdomain is created.
+    fields: ['limits', 'requests'].flatMap((k) => ['cpu', 'memory'].map((r) => `${INIT_CONTAINER_RESOURCES}.${k}.${r}`)),
+    check(c) {
+      const { limits, requests } = c.sync.toHost.pods.rewriteHosts.initContainer.resources;
+      const problems: Array<{ path: string; detail: string }> = [];
+      for (const r of ['cpu', 'memory'] as const) {
+        const limit = parseQuantity(limits[r]);
+        const request = parseQuantity(requests[r]);
+        if (limit !== undefined && request !== undefined && request > limit) {
+          problems.push({
+            path: `${INIT_CONTAINER_RESOURCES}.requests.${r}`,
+            detail: `${requests[r]} is more than ${INIT_CONTAINER_RESOURCES}.limits.${r} (${limits[r]}); Kubernetes refuses a request above its limit`,
+          });
+        }
+      }
+      return problems;
+    },
+  },
+  {
+    fields: ['vcnet.webhook.url', 'vcnet.webhook.bindAddress'],
+    check(c) {
+      const { url, bindAddress, port } = c.vcnet.webhook;
+      if (url !== '' || addressesOverlap(bindAddress, '127.0.0.1')) return [];
+      return [{
+        path: 'vcnet.webhook.url',
+        detail: `is empty, so the virtual kube-apiserver would call https://127.0.0.1:${port}, where vcnet.webhook.bindAddress (${bindAddress}) does not listen; set the URL at which the webhook server is reached`,
       }];
     },
   },

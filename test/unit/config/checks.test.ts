@@ -1,7 +1,8 @@
 import t from 'tap';
 import {
-  addressesOverlap, checkCIDR, checkDNS1035Label, checkDNS1123Label, checkDNS1123Subdomain, checkIP, checkSAN,
-  checkServiceCIDR, formatIP, parseIP,
+  addressesOverlap, checkCIDR, checkDNS1035Label, checkDNS1123Label, checkDNS1123Subdomain, checkImage,
+  checkImageRegistry, checkImageRepository, checkImageTag, checkIP, checkLabelKey, checkLabelValue, checkQuantity,
+  checkSAN, checkServiceCIDR, checkToleration, checkWebhookURL, formatIP, parseIP, parseQuantity,
 } from '../../../src/config/checks.ts';
 
 type Check = (v: string) => string | undefined;
@@ -109,6 +110,118 @@ const cases: Array<{ check: string; fn: Check; good: string[]; bad: Array<[strin
       ['', /is not a DNS name/],
     ],
   },
+  {
+    check: 'checkLabelKey',
+    fn: checkLabelKey,
+    good: ['pool', 'a', 'node.kubernetes.io/instance-type', 'example.com/Pool_1.x', 'A-b_c.D', `${'a'.repeat(63)}`, `${'p'.repeat(63)}.example/${'n'.repeat(63)}`],
+    bad: [
+      ['', /^"" is not a valid label key: an optional DNS-1123 subdomain prefix and '\/', then at most 63 characters/],
+      ['bad key', /not a valid label key/],
+      ['-pool', /not a valid label key/],
+      ['pool-', /not a valid label key/],
+      ['a'.repeat(64), /not a valid label key/],
+      ['Example.com/pool', /not a valid label key/],
+      ['example..com/pool', /not a valid label key/],
+      ['/pool', /not a valid label key/],
+      ['example.com/', /not a valid label key/],
+      ['a/b/c', /not a valid label key/],
+      [`${'p'.repeat(254)}/n`, /not a valid label key/],
+    ],
+  },
+  {
+    check: 'checkLabelValue',
+    fn: checkLabelValue,
+    good: ['', 'vcluster', 'A.b-c_D', '1', 'a'.repeat(63)],
+    bad: [
+      ['a b', /^"a b" is not a valid label value: empty, or at most 63 characters/],
+      ['-a', /not a valid label value/],
+      ['a.', /not a valid label value/],
+      ['a/b', /not a valid label value/],
+      ['a'.repeat(64), /not a valid label value/],
+    ],
+  },
+  {
+    check: 'checkToleration',
+    fn: checkToleration,
+    good: ['*', 'key', 'key=value', 'key=', 'key:NoSchedule', 'key=value:NoExecute', 'example.com/key=v:PreferNoSchedule', 'k=:NoSchedule'],
+    bad: [
+      ['', /^"" is not a toleration \("" is not a valid label key\); expected key=value:Effect, key:Effect, key=value, key or \*$/],
+      ['*:NoSchedule', /"\*" is not a valid label key/],
+      ['key:NoSchedule:x', /more than one ":"/],
+      ['key:noschedule', /effect must be NoSchedule, PreferNoSchedule or NoExecute, not "noschedule"/],
+      ['key=a=b', /more than one "="/],
+      ['key=-a', /"-a" is not a valid label value/],
+      ['bad key=v', /"bad key" is not a valid label key/],
+    ],
+  },
+  {
+    check: 'checkQuantity',
+    fn: checkQuantity,
+    good: ['0', '1', '30m', '64Mi', '0.5', '.5', '5.', '+1', '1e3', '1E-3', '2Ki', '1Ei', '100n', '5u', '1k', '1M', '1G', '1T', '1P', '1E'],
+    bad: [
+      ['', /^"" is not a Kubernetes quantity/],
+      ['64MB', /not a Kubernetes quantity/],
+      ['64mi', /not a Kubernetes quantity/],
+      ['1K', /not a Kubernetes quantity/],
+      ['.', /not a Kubernetes quantity/],
+      ['1 m', /not a Kubernetes quantity/],
+      ['1e', /not a Kubernetes quantity/],
+      ['0x10', /not a Kubernetes quantity/],
+      ['-30m', /^"-30m" is negative; requests and limits must be 0 or more$/],
+    ],
+  },
+  {
+    check: 'checkImageRegistry',
+    fn: checkImageRegistry,
+    good: ['', 'mirror.gcr.io', 'docker.io', 'localhost', 'localhost:5000', 'Registry.Example.com:443', '10.0.0.1:5000', '[fd00::1]:5000', 'ghcr.io/org', 'r.example/a/b'],
+    bad: [
+      ['https://mirror.gcr.io', /^"https:\/\/mirror\.gcr\.io" is not an image registry: a host name or IP address with an optional :port \(no scheme/],
+      ['mirror.gcr.io/', /is not an image registry/],
+      ['mirror.gcr.io:port', /is not an image registry/],
+      ['r.example/Org', /is not an image registry/],
+      ['a b', /is not an image registry/],
+    ],
+  },
+  {
+    check: 'checkImageRepository',
+    fn: checkImageRepository,
+    good: ['alpine', 'library/alpine', 'a/b/c', 'my-image', 'my__image', 'my_image', 'my.image', 'a---b'],
+    bad: [
+      ['', /^must name the image repository, such as library\/alpine$/],
+      ['Alpine', /is not an image repository/],
+      ['alpine:3.20', /\(the tag goes in the tag field\)$/],
+      ['alpine@sha256:abc', /\(the tag goes in the tag field\)$/],
+      ['a//b', /is not an image repository/],
+      ['a___b', /is not an image repository/],
+      ['-a', /is not an image repository/],
+      ['a.', /is not an image repository/],
+    ],
+  },
+  {
+    check: 'checkImageTag',
+    fn: checkImageTag,
+    good: ['', '3.20', 'latest', '_x', 'V1-rc.2', 'x'.repeat(128)],
+    bad: [['-x', /is not an image tag/], ['.x', /is not an image tag/], ['a b', /is not an image tag/], ['x'.repeat(129), /is not an image tag/]],
+  },
+  {
+    check: 'checkImage',
+    fn: checkImage,
+    good: ['nginx', 'nginx:1.25', 'registry.example.com/a/b@sha256:0123', 'Anything Kubernetes takes'],
+    bad: [['', /^must name an image$/], [' nginx', /^" nginx" has leading or trailing whitespace/], ['nginx\n', /leading or trailing whitespace/]],
+  },
+  {
+    check: 'checkWebhookURL',
+    fn: checkWebhookURL,
+    good: ['', 'https://127.0.0.1:9443', 'https://vcnet.ns.svc:9443', 'https://vcnet.ns.svc', 'https://[::1]:9443/base/'],
+    bad: [
+      ['http://127.0.0.1:9443', /is not an https:\/\/ URL; kube-apiserver calls webhooks only over TLS$/],
+      ['127.0.0.1:9443', /^"127\.0\.0\.1:9443" is not a URL; write it as https:\/\/<host>:<port>$/],
+      ['https://', /is not a URL/],
+      ['https://u@vcnet', /may not carry user info, a query or a fragment/],
+      ['https://vcnet?', /may not carry user info, a query or a fragment/],
+      ['https://vcnet#', /may not carry user info, a query or a fragment/],
+    ],
+  },
 ];
 
 for (const c of cases) {
@@ -147,4 +260,16 @@ t.test('tells which listen addresses share a port', async (t) => {
     ['::1', '0:0:0:0:0:0:0:1', true],
   ];
   for (const [a, b, overlap] of rows) t.equal(addressesOverlap(a, b), overlap, `${a} and ${b}`);
+});
+
+t.test('reads quantities by their value, to compare a request with a limit', async (t) => {
+  const rows: Array<[string, number | undefined]> = [
+    ['30m', 0.03], ['0.03', 0.03], ['64Mi', 64 * 2 ** 20], ['64M', 64e6], ['1e3', 1000], ['1E-3', 0.001],
+    ['1Ki', 1024], ['5u', 5e-6], ['100n', 1e-7], ['+2', 2], ['-1', -1], ['1.5Gi', 1.5 * 2 ** 30], ['64MB', undefined], ['', undefined],
+  ];
+  for (const [text, value] of rows) {
+    const got = parseQuantity(text);
+    if (value === undefined) t.equal(got, undefined, `${JSON.stringify(text)} is not a quantity`);
+    else t.ok(got !== undefined && Math.abs(got - value) <= Math.abs(value) * 1e-12, `${text} is ${value}, got ${got}`);
+  }
 });

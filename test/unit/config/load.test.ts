@@ -30,7 +30,7 @@ t.test('reads a vcluster.yaml-style file', async (t) => {
     'controlPlane:',
     '  proxy:',
     '    bindAddress: "::"',
-    '    port: 9443',
+    '    port: 6443',
     '    extraSANs:',
     '      - vcnet.example.com',
     '      - "*.vcnet.example.com"',
@@ -44,7 +44,7 @@ t.test('reads a vcluster.yaml-style file', async (t) => {
   t.equal(config.networking.podCIDR, 'fd00:10:244::/56');
   t.equal(config.networking.advanced.clusterDomain, 'corp.internal');
   t.equal(config.controlPlane.proxy.bindAddress, '::');
-  t.equal(config.controlPlane.proxy.port, 9443);
+  t.equal(config.controlPlane.proxy.port, 6443);
   t.same(config.controlPlane.proxy.extraSANs, ['vcnet.example.com', '*.vcnet.example.com', '10.0.0.10', 'fd00::10']);
   t.equal(config.vcnet.name, 'team-a');
   t.equal(config.vcnet.logLevel, 'debug');
@@ -178,10 +178,10 @@ t.test('YAML 1.1 reads as kubectl and Helm read it', async (t) => {
       'controlPlane:',
       '  proxy:',
       '    <<: *listen',
-      '    port: 9443',
+      '    port: 6443',
     ].join('\n'));
     t.equal(config.controlPlane.proxy.bindAddress, '0.0.0.0');
-    t.equal(config.controlPlane.proxy.port, 9443);
+    t.equal(config.controlPlane.proxy.port, 6443);
   });
 });
 
@@ -255,4 +255,75 @@ t.test('loadConfigFile', async (t) => {
     writeFileSync(join(sub, 'vcnet.yaml'), 'vcnet:\n  virtual:\n    kubeconfig: v.kubeconfig\n');
     t.equal(loadConfigFile(join(sub, 'vcnet.yaml')).vcnet.virtual.kubeconfig, join(sub, 'v.kubeconfig'));
   });
+});
+
+t.test('reads the sync section of a vcluster.yaml', async (t) => {
+  const config = loadConfigText([
+    'sync:',
+    '  toHost:',
+    '    pods:',
+    '      enabled: yes                      # YAML 1.1: a boolean',
+    '      rewriteHosts:',
+    '        enabled: off',
+    '        initContainer:',
+    '          image:',
+    '            registry: ""',
+    '            repository: library/busybox',
+    '            tag: "1.36"',
+    '          resources:',
+    '            limits: {cpu: 100m, memory: 128Mi}',
+    '      translateImage:',
+    '        "nginx:1.25": registry.example.com/nginx:1.25',
+    '      enforceTolerations: ["dedicated=vcluster:NoSchedule", "*"]',
+    '  fromHost:',
+    '    nodes:',
+    '      enabled: true',
+    '      selector:',
+    '        labels:',
+    '          pool: vcluster',
+    '          version: "1.0"',
+    'controlPlane:',
+    '  advanced:',
+    '    workloadServiceAccount:',
+    '      name: workloads',
+  ].join('\n'));
+  const pods = config.sync.toHost.pods;
+  t.equal(pods.enabled, true);
+  t.equal(pods.rewriteHosts.enabled, false);
+  t.same(pods.rewriteHosts.initContainer.image, { registry: '', repository: 'library/busybox', tag: '1.36' });
+  t.same(pods.rewriteHosts.initContainer.resources, { limits: { cpu: '100m', memory: '128Mi' }, requests: { cpu: '30m', memory: '64Mi' } });
+  t.same(pods.translateImage, { 'nginx:1.25': 'registry.example.com/nginx:1.25' });
+  t.same(pods.enforceTolerations, ['dedicated=vcluster:NoSchedule', '*']);
+  t.same(config.sync.fromHost.nodes.selector.labels, { pool: 'vcluster', version: '1.0' });
+  t.equal(config.controlPlane.advanced.workloadServiceAccount.name, 'workloads');
+});
+
+t.test('sync errors point at the entry: a map key, a map value, a list item', async (t) => {
+  const text = [
+    'sync:',                                                       // 1
+    '  toHost:',                                                   // 2
+    '    pods:',                                                   // 3
+    '      enabled: "true"',                                       // 4
+    '      enforceTolerations:',                                   // 5
+    '        - a=b:NoSchedule',                                    // 6
+    '        - a=b:Never',                                         // 7
+    '      rewriteHosts:',                                         // 8
+    '        initContainer:',                                      // 9
+    '          image: alpine:3.20',                                // 10
+    '  fromHost:',                                                 // 11
+    '    nodes:',                                                  // 12
+    '      syncBackChanges: false',                                // 13
+    '      selector:',                                             // 14
+    '        labels:',                                             // 15
+    '          "bad key": x',                                      // 16
+    '          pool: 1.0',                                         // 17
+  ].join('\n');
+  t.same(report(text, 'v.yaml'), [
+    'v.yaml:4:16: sync.toHost.pods.enabled: expected a boolean (true or false), got a string ("true"); write it without quotes',
+    'v.yaml:7:11: sync.toHost.pods.enforceTolerations[1]: "a=b:Never" is not a toleration (effect must be NoSchedule, PreferNoSchedule or NoExecute, not "Never"); expected key=value:Effect, key:Effect, key=value, key or *',
+    'v.yaml:10:18: sync.toHost.pods.rewriteHosts.initContainer.image: expected a mapping of fields, got a string ("alpine:3.20")',
+    'v.yaml:13:7: sync.fromHost.nodes.syncBackChanges: unknown field: vCluster\'s "sync.fromHost.nodes.syncBackChanges" is not supported by vcnet',
+    'v.yaml:16:11: sync.fromHost.nodes.selector.labels["bad key"]: "bad key" is not a valid label key: an optional DNS-1123 subdomain prefix and \'/\', then at most 63 characters of letters, digits, \'-\', \'_\' and \'.\', starting and ending with a letter or digit',
+    'v.yaml:17:17: sync.fromHost.nodes.selector.labels.pool: expected a string, got a number (1); put the value in quotes to keep it as text',
+  ]);
 });

@@ -27,12 +27,37 @@ function problems(input: unknown): Array<[string, string]> {
 t.test('an empty configuration gives every default', async (t) => {
   const expected: VcnetConfig = {
     networking: { serviceCIDR: '', podCIDR: '10.244.0.0/16', advanced: { clusterDomain: 'cluster.local' } },
-    controlPlane: { proxy: { bindAddress: '0.0.0.0', port: 8443, extraSANs: [] } },
+    controlPlane: {
+      proxy: { bindAddress: '0.0.0.0', port: 8443, extraSANs: [] },
+      advanced: { workloadServiceAccount: { name: '' } },
+    },
+    sync: {
+      toHost: {
+        pods: {
+          enabled: true,
+          rewriteHosts: {
+            enabled: true,
+            initContainer: {
+              image: { registry: 'mirror.gcr.io', repository: 'library/alpine', tag: '3.20' },
+              resources: { limits: { cpu: '30m', memory: '64Mi' }, requests: { cpu: '30m', memory: '64Mi' } },
+            },
+          },
+          translateImage: {},
+          enforceTolerations: [],
+          useSecretsForSATokens: false,
+          runtimeClassName: '',
+          priorityClassName: '',
+        },
+      },
+      fromHost: { nodes: { enabled: false, selector: { all: false, labels: {} }, clearImageStatus: false } },
+    },
     vcnet: {
       name: 'vcluster',
       virtual: { kubeconfig: '' },
-      host: { kubeconfig: '', namespace: '' },
+      host: { kubeconfig: '', namespace: '', service: '', dnsService: '' },
       proxy: { clientCAFile: '', maxRequestBodyBytes: 3145728, impersonationCacheSeconds: 10 },
+      webhook: { bindAddress: '127.0.0.1', port: 9443, url: '', timeoutSeconds: 10, failurePolicy: 'Fail' },
+      sync: { orphanGraceSeconds: 30, resyncSeconds: 300, leaseDurationSeconds: 15 },
       certs: { dir: 'certs', validityDays: 365, renewBeforeDays: 30 },
       observability: { bindAddress: '127.0.0.1', port: 8080 },
       logLevel: 'info',
@@ -123,6 +148,151 @@ const fieldCases: Array<{ path: string; valid: unknown[]; invalid: Array<[unknow
     ],
   },
   {
+    path: 'controlPlane.advanced.workloadServiceAccount.name',
+    valid: ['', 'vc-workload-vcluster', 'workloads', 'team.a'],
+    invalid: [
+      ['Workloads', /"Workloads" is not a valid DNS-1123 subdomain/],
+      ['work_loads', /DNS-1123 subdomain/],
+      [true, /expected a string, got a boolean/],
+    ],
+  },
+  {
+    path: 'sync.toHost.pods.enabled',
+    valid: [true, false],
+    invalid: [
+      ['true', /^sync\.toHost\.pods\.enabled: expected a boolean \(true or false\), got a string \("true"\); write it without quotes$/],
+      ['enabled', /expected a boolean \(true or false\), got a string \("enabled"\)$/],
+      [1, /expected a boolean \(true or false\), got a number \(1\)/],
+      [{}, /expected a boolean \(true or false\), got a mapping/],
+    ],
+  },
+  {
+    path: 'sync.toHost.pods.rewriteHosts.enabled',
+    valid: [true, false],
+    invalid: [['False', /got a string \("False"\); write it without quotes/], [0, /expected a boolean/]],
+  },
+  {
+    path: 'sync.toHost.pods.rewriteHosts.initContainer.image.registry',
+    valid: ['', 'mirror.gcr.io', 'registry.example.com:5000', 'localhost:5000', 'ghcr.io/org/mirror', '[fd00::1]:5000', '10.0.0.1:5000'],
+    invalid: [
+      ['https://mirror.gcr.io', /"https:\/\/mirror\.gcr\.io" is not an image registry: .*\(no scheme/],
+      ['mirror.gcr.io/', /is not an image registry/],
+      ['my registry', /is not an image registry/],
+      ['-bad.example', /is not an image registry/],
+    ],
+  },
+  {
+    path: 'sync.toHost.pods.rewriteHosts.initContainer.image.repository',
+    valid: ['library/alpine', 'alpine', 'org/team/busybox', 'my_image', 'my-image', 'a.b'],
+    invalid: [
+      ['', /^sync\.toHost\.pods\.rewriteHosts\.initContainer\.image\.repository: must name the image repository, such as library\/alpine$/],
+      ['Library/Alpine', /"Library\/Alpine" is not an image repository/],
+      ['library/alpine:3.20', /is not an image repository: .*\(the tag goes in the tag field\)$/],
+      ['/alpine', /is not an image repository/],
+      ['alpine/', /is not an image repository/],
+    ],
+  },
+  {
+    path: 'sync.toHost.pods.rewriteHosts.initContainer.image.tag',
+    valid: ['', '3.20', 'latest', 'v1.2.3-rc.1', '3_20'],
+    invalid: [
+      ['.hidden', /"\.hidden" is not an image tag/],
+      ['a:b', /is not an image tag/],
+      ['x'.repeat(129), /is not an image tag/],
+      [3.2, /expected a string, got a number \(3\.2\); put the value in quotes/],
+    ],
+  },
+  ...([
+    // Each request stays at most its limit (30m CPU, 64Mi memory by default); that rule has its own test.
+    ['limits.cpu', ['', '30m', '1', '0.5', '2e3', '+1', '1k']],
+    ['limits.memory', ['', '64Mi', '1Gi', '128M', '1e9', '0.5Gi']],
+    ['requests.cpu', ['', '0', '10m', '0.01', '1e-3', '500u', '100n', '30m']],
+    ['requests.memory', ['', '0', '1Mi', '64Mi', '64M', '1e6']],
+  ] as const).map(([leaf, valid]) => ({
+    path: `sync.toHost.pods.rewriteHosts.initContainer.resources.${leaf}`,
+    valid: [...valid],
+    invalid: [
+      ['64MB', /"64MB" is not a Kubernetes quantity: a number with an optional suffix/],
+      ['-1', /"-1" is negative; requests and limits must be 0 or more/],
+      ['1.2.3', /is not a Kubernetes quantity/],
+      ['30 m', /is not a Kubernetes quantity/],
+      ['.', /is not a Kubernetes quantity/],
+      [30, /expected a string, got a number \(30\); put the value in quotes/],
+    ] as Array<[unknown, RegExp]>,
+  })),
+  {
+    path: 'sync.toHost.pods.translateImage',
+    valid: [{}, { 'nginx:1.25': 'registry.example.com/nginx:1.25' }, { busybox: 'mirror.gcr.io/library/busybox', 'a@sha256:0': 'b' }],
+    invalid: [
+      [['nginx'], /expected a mapping, got a list/],
+      ['nginx=other', /expected a mapping, got a string/],
+      [{ nginx: '' }, /^sync\.toHost\.pods\.translateImage\.nginx: must name an image$/, 'sync.toHost.pods.translateImage.nginx'],
+      [{ 'nginx:1.25': ' other ' }, /" other " has leading or trailing whitespace/, 'sync.toHost.pods.translateImage["nginx:1.25"]'],
+      [{ ' nginx': 'other' }, /" nginx" has leading or trailing whitespace/, 'sync.toHost.pods.translateImage[" nginx"]'],
+      [{ nginx: 1.25 }, /expected a string, got a number \(1\.25\)/, 'sync.toHost.pods.translateImage.nginx'],
+      [{ nginx: null }, /expected a string, got nothing/, 'sync.toHost.pods.translateImage.nginx'],
+    ],
+  },
+  {
+    path: 'sync.toHost.pods.enforceTolerations',
+    valid: [[], ['*'], ['dedicated=vcluster:NoSchedule', 'gpu:NoExecute', 'team=a', 'spot', 'example.com/key=v:PreferNoSchedule', 'k=:NoSchedule']],
+    invalid: [
+      ['a=b:NoSchedule', /expected a list, got a string/],
+      [['ok', 'key=value:NoSchedul'], /^sync\.toHost\.pods\.enforceTolerations\[1\]: "key=value:NoSchedul" is not a toleration \(effect must be NoSchedule, PreferNoSchedule or NoExecute, not "NoSchedul"\); expected key=value:Effect, key:Effect, key=value, key or \*$/, 'sync.toHost.pods.enforceTolerations[1]'],
+      [['a:b:NoSchedule'], /is not a toleration \(more than one ":"\)/, 'sync.toHost.pods.enforceTolerations[0]'],
+      [['a=b=c'], /is not a toleration \(more than one "="\)/, 'sync.toHost.pods.enforceTolerations[0]'],
+      [['=v:NoSchedule'], /is not a toleration \("" is not a valid label key\)/, 'sync.toHost.pods.enforceTolerations[0]'],
+      [['key:'], /effect must be NoSchedule, PreferNoSchedule or NoExecute, not ""/, 'sync.toHost.pods.enforceTolerations[0]'],
+      [['key=bad value'], /"bad value" is not a valid label value/, 'sync.toHost.pods.enforceTolerations[0]'],
+      [['**'], /"\*\*" is not a valid label key/, 'sync.toHost.pods.enforceTolerations[0]'],
+      [[{ key: 'a' }], /expected a string, got a mapping/, 'sync.toHost.pods.enforceTolerations[0]'],
+    ],
+  },
+  {
+    path: 'sync.toHost.pods.useSecretsForSATokens',
+    valid: [true, false],
+    invalid: [['yes', /expected a boolean \(true or false\), got a string \("yes"\)$/]],
+  },
+  {
+    path: 'sync.toHost.pods.runtimeClassName',
+    valid: ['', 'gvisor', 'kata.fc'],
+    invalid: [['gVisor', /"gVisor" is not a valid DNS-1123 subdomain/], [false, /expected a string/]],
+  },
+  {
+    path: 'sync.toHost.pods.priorityClassName',
+    valid: ['', 'high-priority', 'system-node-critical'],
+    invalid: [['High', /is not a valid DNS-1123 subdomain/]],
+  },
+  {
+    path: 'sync.fromHost.nodes.enabled',
+    valid: [true, false],
+    invalid: [['on', /expected a boolean/]],
+  },
+  {
+    path: 'sync.fromHost.nodes.selector.all',
+    valid: [true, false],
+    invalid: [['TRUE', /write it without quotes/], [[true], /expected a boolean \(true or false\), got a list/]],
+  },
+  {
+    path: 'sync.fromHost.nodes.selector.labels',
+    valid: [{}, { pool: 'vcluster' }, { 'node.example.com/pool': 'a', empty: '', 'kubernetes.io/os': 'linux' }],
+    invalid: [
+      [['pool=vcluster'], /expected a mapping, got a list/],
+      [{ 'bad key': 'x' }, /^sync\.fromHost\.nodes\.selector\.labels\["bad key"\]: "bad key" is not a valid label key/, 'sync.fromHost.nodes.selector.labels["bad key"]'],
+      [{ 'Example.com/pool': 'x' }, /"Example\.com\/pool" is not a valid label key/, 'sync.fromHost.nodes.selector.labels["Example.com/pool"]'],
+      [{ ['a'.repeat(64)]: 'x' }, /is not a valid label key/, `sync.fromHost.nodes.selector.labels.${'a'.repeat(64)}`],
+      [{ pool: 'bad value' }, /"bad value" is not a valid label value/, 'sync.fromHost.nodes.selector.labels.pool'],
+      [{ pool: '-x' }, /"-x" is not a valid label value/, 'sync.fromHost.nodes.selector.labels.pool'],
+      [{ version: 1.0 }, /expected a string, got a number \(1\); put the value in quotes/, 'sync.fromHost.nodes.selector.labels.version'],
+      [{ enabled: true }, /expected a string, got a boolean \(true\); put the value in quotes/, 'sync.fromHost.nodes.selector.labels.enabled'],
+    ],
+  },
+  {
+    path: 'sync.fromHost.nodes.clearImageStatus',
+    valid: [true, false],
+    invalid: [['false', /write it without quotes/]],
+  },
+  {
     path: 'vcnet.name',
     valid: ['vcluster', 'my-vcluster', 'a', 'team-a-1'],
     invalid: [
@@ -158,6 +328,20 @@ const fieldCases: Array<{ path: string; valid: unknown[]; invalid: Array<[unknow
     ],
   },
   {
+    path: 'vcnet.host.service',
+    valid: ['', 'vcluster', 'vcnet-proxy'],
+    invalid: [
+      ['1vcnet', /"1vcnet" is not a valid DNS-1035 label/],
+      ['vcnet.proxy', /DNS-1035 label/],
+      ['a'.repeat(64), /DNS-1035 label/],
+    ],
+  },
+  {
+    path: 'vcnet.host.dnsService',
+    valid: ['', 'kube-dns-x-kube-system-x-vcluster', 'vcnet-dns'],
+    invalid: [['Kube-DNS', /"Kube-DNS" is not a valid DNS-1035 label/], ['kube-dns.kube-system', /DNS-1035 label/]],
+  },
+  {
     path: 'vcnet.proxy.clientCAFile',
     valid: ['', '/etc/kubernetes/pki/ca.crt', 'pki/client-ca.crt'],
     invalid: [['~/ca.crt', /starts with ~/], [[], /expected a string, got a list/]],
@@ -176,6 +360,53 @@ const fieldCases: Array<{ path: string; valid: unknown[]; invalid: Array<[unknow
     path: 'vcnet.proxy.impersonationCacheSeconds',
     valid: [0, 10, 300],
     invalid: [[-1, /must be an integer from 0 to 300, got -1/], [301, /from 0 to 300, got 301/], [1.5, /expected an integer/]],
+  },
+  {
+    path: 'vcnet.webhook.bindAddress',
+    valid: ['127.0.0.1', '0.0.0.0', '::'],
+    invalid: [['localhost', /"localhost" is not an IPv4 or IPv6 address/], ['', /is not an IPv4 or IPv6 address/]],
+  },
+  {
+    path: 'vcnet.webhook.port',
+    valid: [1, 9443, 65535],
+    invalid: [[0, /must be an integer from 1 to 65535, got 0/], [65536, /from 1 to 65535/], ['9443', /expected an integer/]],
+  },
+  {
+    path: 'vcnet.webhook.url',
+    valid: ['', 'https://vcnet.vcluster-ns.svc:9443', 'https://127.0.0.1:9443', 'https://[::1]:9443', 'https://vcnet.example.com/base', 'https://vcnet.example.com/'],
+    invalid: [
+      ['http://127.0.0.1:9443', /"http:\/\/127\.0\.0\.1:9443" is not an https:\/\/ URL; kube-apiserver calls webhooks only over TLS/],
+      ['vcnet.vcluster-ns.svc:9443', /is not an https:\/\/ URL|is not a URL/],
+      ['127.0.0.1:9443', /is not a URL; write it as https:\/\/<host>:<port>/],
+      ['https://user:pw@vcnet:9443', /may not carry user info, a query or a fragment/],
+      ['https://vcnet:9443/?x=1', /may not carry user info, a query or a fragment/],
+      ['https://vcnet:9443/#frag', /may not carry user info, a query or a fragment/],
+    ],
+  },
+  {
+    path: 'vcnet.webhook.timeoutSeconds',
+    valid: [1, 10, 30],
+    invalid: [[0, /must be an integer from 1 to 30, got 0/], [31, /from 1 to 30, got 31/], [1.5, /expected an integer/]],
+  },
+  {
+    path: 'vcnet.webhook.failurePolicy',
+    valid: ['Fail', 'Ignore'],
+    invalid: [['fail', /"fail" is not one of Fail, Ignore; did you mean "Fail"\?/], ['Retry', /"Retry" is not one of Fail, Ignore$/]],
+  },
+  {
+    path: 'vcnet.sync.orphanGraceSeconds',
+    valid: [1, 30, 3600],
+    invalid: [[0, /must be an integer at least 1, got 0/], ['30s', /expected an integer, got a string \("30s"\)/]],
+  },
+  {
+    path: 'vcnet.sync.resyncSeconds',
+    valid: [10, 300, 86400],
+    invalid: [[9, /must be an integer at least 10, got 9/], [-1, /at least 10/]],
+  },
+  {
+    path: 'vcnet.sync.leaseDurationSeconds',
+    valid: [5, 15, 300],
+    invalid: [[4, /must be an integer from 5 to 300, got 4/], [301, /from 5 to 300, got 301/]],
   },
   {
     path: 'vcnet.certs.dir',
@@ -277,10 +508,21 @@ t.test('unknown fields are refused at every level, naming the full path', async 
     { name: 'points a vcnet field written at the top level to its section', input: { logLevel: 'debug' }, path: 'logLevel', message: /^logLevel: unknown field here; did you mean "vcnet\.logLevel"\?$/ },
     { name: 'lists every place a field of that name lives', input: { proxy: {} }, path: 'proxy', message: /did you mean "controlPlane\.proxy" or "vcnet\.proxy"\?/ },
     { name: 'points vCluster\'s deprecated top-level serviceCIDR to networking', input: { serviceCIDR: '10.96.0.0/12' }, path: 'serviceCIDR', message: /did you mean "networking\.serviceCIDR"\?/ },
-    { name: 'lists the fields of a section when nothing is close', input: at('vcnet.zzz', 1), path: 'vcnet.zzz', message: /unknown field; the fields here are name, virtual, host, proxy, certs, observability, logLevel$/ },
+    { name: 'lists the fields of a section when nothing is close', input: at('vcnet.zzz', 1), path: 'vcnet.zzz', message: /unknown field; the fields here are name, virtual, host, proxy, webhook, sync, certs, observability, logLevel$/ },
     { name: 'says a vCluster field is not supported: resolveDNS', input: at('networking.resolveDNS', [{ hostname: 'a.com', target: { ip: '10.0.0.1' } }]), path: 'networking.resolveDNS', message: /^networking\.resolveDNS: unknown field: vCluster's "networking\.resolveDNS" is not supported by vcnet$/ },
     { name: 'says a vCluster field is not supported: replicateServices', input: at('networking.replicateServices', { toHost: [] }), path: 'networking.replicateServices', message: /vCluster's "networking\.replicateServices" is not supported/ },
-    { name: 'says a vCluster field is not supported: sync.toHost.pods.enabled', input: at('sync.toHost.pods.enabled', true), path: 'sync', message: /vCluster's "sync" is not supported/ },
+    { name: 'says a vCluster field is not supported: sync.toHost.services', input: at('sync.toHost.services.enabled', true), path: 'sync.toHost.services', message: /^sync\.toHost\.services: unknown field: vCluster's "sync\.toHost\.services" is not supported by vcnet$/ },
+    { name: 'says a vCluster field is not supported: sync.toHost.ingresses', input: at('sync.toHost.ingresses.enabled', false), path: 'sync.toHost.ingresses', message: /vCluster's "sync\.toHost\.ingresses" is not supported/ },
+    { name: 'says a vCluster field is not supported: sync.toHost.pods.patches', input: at('sync.toHost.pods.patches', []), path: 'sync.toHost.pods.patches', message: /vCluster's "sync\.toHost\.pods\.patches" is not supported/ },
+    { name: 'says a vCluster field is not supported: sync.toHost.pods.hybridScheduling', input: at('sync.toHost.pods.hybridScheduling.enabled', true), path: 'sync.toHost.pods.hybridScheduling', message: /not supported by vcnet/ },
+    { name: 'says a vCluster field is not supported: sync.fromHost.nodes.syncBackChanges', input: at('sync.fromHost.nodes.syncBackChanges', false), path: 'sync.fromHost.nodes.syncBackChanges', message: /^sync\.fromHost\.nodes\.syncBackChanges: unknown field: vCluster's "sync\.fromHost\.nodes\.syncBackChanges" is not supported by vcnet$/ },
+    { name: 'says a vCluster field is not supported: sync.fromHost.ingressClasses', input: at('sync.fromHost.ingressClasses.enabled', true), path: 'sync.fromHost.ingressClasses', message: /not supported by vcnet/ },
+    { name: 'says a vCluster field is not supported: controlPlane.advanced.virtualScheduler', input: at('controlPlane.advanced.virtualScheduler.enabled', true), path: 'controlPlane.advanced.virtualScheduler', message: /not supported by vcnet/ },
+    { name: 'says a vCluster field is not supported: workloadServiceAccount.annotations', input: at('controlPlane.advanced.workloadServiceAccount.annotations', {}), path: 'controlPlane.advanced.workloadServiceAccount.annotations', message: /not supported by vcnet/ },
+    { name: 'suggests a typo in sync as a typo, not as unsupported', input: at('sync.toHost.pod.enabled', true), path: 'sync.toHost.pod', message: /^sync\.toHost\.pod: unknown field; did you mean "pods"\?$/ },
+    { name: 'suggests enabled for enable', input: at('sync.toHost.pods.rewriteHosts.enable', true), path: 'sync.toHost.pods.rewriteHosts.enable', message: /did you mean "enabled"\?/ },
+    { name: 'lists the resources of the init container', input: at('sync.toHost.pods.rewriteHosts.initContainer.resources.limits.ephemeral-storage', '1Gi'), path: 'sync.toHost.pods.rewriteHosts.initContainer.resources.limits.ephemeral-storage', message: /unknown field; the fields here are cpu, memory$/ },
+    { name: 'refuses vCluster\'s older string form of the image', input: at('sync.toHost.pods.rewriteHosts.initContainer.image', 'alpine:3.20'), path: 'sync.toHost.pods.rewriteHosts.initContainer.image', message: /expected a mapping of fields, got a string \("alpine:3\.20"\)$/ },
     { name: 'says a vCluster field is not supported: controlPlane.coredns', input: at('controlPlane.coredns.enabled', true), path: 'controlPlane.coredns', message: /not supported/ },
     { name: 'keeps an odd key readable in the path', input: at('networking.pod cidr', 'x'), path: 'networking["pod cidr"]', message: /^networking\["pod cidr"\]: unknown field/ },
   ];
@@ -413,12 +655,12 @@ t.test('relative file paths are resolved against baseDir when one is given', asy
 });
 
 t.test('mergeConfig', async (t) => {
-  const base = parseConfig({ controlPlane: { proxy: { port: 9443, extraSANs: ['a.example', 'b.example'] } }, vcnet: { name: 'vc1' } });
+  const base = parseConfig({ controlPlane: { proxy: { port: 6443, extraSANs: ['a.example', 'b.example'] } }, vcnet: { name: 'vc1' } });
 
   t.test('lays overrides over the base and keeps the rest', async (t) => {
     const merged = mergeConfig(base, { controlPlane: { proxy: { bindAddress: '127.0.0.1' } }, vcnet: { logLevel: 'debug' } });
     t.equal(merged.controlPlane.proxy.bindAddress, '127.0.0.1');
-    t.equal(merged.controlPlane.proxy.port, 9443);
+    t.equal(merged.controlPlane.proxy.port, 6443);
     t.equal(merged.vcnet.logLevel, 'debug');
     t.equal(merged.vcnet.name, 'vc1');
     t.equal(base.controlPlane.proxy.bindAddress, '0.0.0.0', 'the base is unchanged');
@@ -426,7 +668,7 @@ t.test('mergeConfig', async (t) => {
 
   t.test('leaves a field alone when its override is undefined', async (t) => {
     const merged = mergeConfig(base, { controlPlane: { proxy: { port: undefined } }, vcnet: { name: undefined } });
-    t.equal(merged.controlPlane.proxy.port, 9443);
+    t.equal(merged.controlPlane.proxy.port, 6443);
     t.equal(merged.vcnet.name, 'vc1');
   });
 
@@ -452,7 +694,7 @@ t.test('mergeConfig', async (t) => {
     t.throws(() => mergeConfig(longRenewal, { vcnet: { certs: { validityDays: 30 } } }), {
       errors: [{ path: 'vcnet.certs.renewBeforeDays', message: /60 must be less than vcnet\.certs\.validityDays \(30\)/ }],
     });
-    t.throws(() => mergeConfig(base, { vcnet: { observability: { bindAddress: '0.0.0.0', port: 9443 } } }), {
+    t.throws(() => mergeConfig(base, { vcnet: { observability: { bindAddress: '0.0.0.0', port: 6443 } } }), {
       errors: [{ path: 'vcnet.observability.port', message: /collides with controlPlane\.proxy/ }],
     });
   });
@@ -468,4 +710,120 @@ t.test('mergeConfig', async (t) => {
     t.throws(() => mergeConfig(base, overrides), { errors: [{ path: 'vcnet.__proto__' }] });
     t.equal(({} as Record<string, unknown>)['polluted'], undefined);
   });
+});
+
+t.test('selector.all and selector.labels of node sync exclude each other', async (t) => {
+  const rows: Array<{ name: string; selector: Record<string, unknown>; errors: Array<[string, RegExp]> }> = [
+    { name: 'accepts all alone', selector: { all: true }, errors: [] },
+    { name: 'accepts labels alone', selector: { labels: { pool: 'vcluster' } }, errors: [] },
+    { name: 'accepts all with empty labels', selector: { all: true, labels: {} }, errors: [] },
+    {
+      name: 'refuses all with labels, naming both fields',
+      selector: { all: true, labels: { pool: 'vcluster' } },
+      errors: [['sync.fromHost.nodes.selector.labels', /^sync\.fromHost\.nodes\.selector\.labels: must be empty while sync\.fromHost\.nodes\.selector\.all is true: "all" mirrors every host node, "labels" only the nodes that carry them; set one of the two$/]],
+    },
+    {
+      name: 'does not pile the conflict on an invalid label',
+      selector: { all: true, labels: { 'bad key': 'x' } },
+      errors: [['sync.fromHost.nodes.selector.labels["bad key"]', /is not a valid label key/]],
+    },
+  ];
+  for (const r of rows) {
+    for (const enabled of [true, false]) {
+      const found = problems({ sync: { fromHost: { nodes: { enabled, selector: r.selector } } } });
+      t.equal(found.length, r.errors.length, `${r.name} (enabled: ${enabled}): error count`);
+      r.errors.forEach(([path, message], i) => {
+        t.equal(found[i]?.[0], path, `${r.name}: path`);
+        t.match(found[i]?.[1], message, `${r.name}: message`);
+      });
+    }
+  }
+});
+
+t.test('a request of the /etc/hosts init container may not exceed its limit', async (t) => {
+  const base = 'sync.toHost.pods.rewriteHosts.initContainer.resources';
+  const rows: Array<{ name: string; resources: Record<string, unknown>; errors: Array<[string, RegExp]> }> = [
+    { name: 'accepts a request equal to the limit in other units', resources: { limits: { cpu: '0.03', memory: '64Mi' }, requests: { cpu: '30m', memory: '67108864' } }, errors: [] },
+    { name: 'accepts no limit', resources: { limits: { cpu: '', memory: '' }, requests: { cpu: '4', memory: '8Gi' } }, errors: [] },
+    { name: 'accepts no request', resources: { limits: { cpu: '10m' }, requests: { cpu: '' } }, errors: [] },
+    {
+      name: 'refuses a CPU request above the limit',
+      resources: { limits: { cpu: '20m' } },
+      errors: [[`${base}.requests.cpu`, /^sync\.toHost\.pods\.rewriteHosts\.initContainer\.resources\.requests\.cpu: 30m is more than sync\.toHost\.pods\.rewriteHosts\.initContainer\.resources\.limits\.cpu \(20m\); Kubernetes refuses a request above its limit$/]],
+    },
+    {
+      name: 'compares binary and decimal units',
+      resources: { limits: { memory: '64M' } },
+      errors: [[`${base}.requests.memory`, /64Mi is more than .*limits\.memory \(64M\)/]],
+    },
+    {
+      name: 'reports both resources',
+      resources: { requests: { cpu: '1', memory: '1Gi' } },
+      errors: [[`${base}.requests.cpu`, /1 is more than/], [`${base}.requests.memory`, /1Gi is more than/]],
+    },
+    {
+      name: 'does not compare with an invalid limit',
+      resources: { limits: { cpu: 'lots' } },
+      errors: [[`${base}.limits.cpu`, /is not a Kubernetes quantity/]],
+    },
+  ];
+  for (const r of rows) {
+    const found = problems({ sync: { toHost: { pods: { rewriteHosts: { initContainer: { resources: r.resources } } } } } });
+    t.equal(found.length, r.errors.length, `${r.name}: error count`);
+    r.errors.forEach(([path, message], i) => {
+      t.equal(found[i]?.[0], path, `${r.name}: path`);
+      t.match(found[i]?.[1], message, `${r.name}: message`);
+    });
+  }
+});
+
+t.test('the webhook server is a listener, and its default URL must reach it', async (t) => {
+  const rows: Array<{ name: string; input: unknown; errors: Array<[string, RegExp]> }> = [
+    {
+      name: 'the webhook may not share the proxy\'s port',
+      input: { controlPlane: { proxy: { port: 9443 } } },
+      errors: [['vcnet.webhook.port', /^vcnet\.webhook\.port: 9443 on 127\.0\.0\.1 collides with controlPlane\.proxy \(0\.0\.0\.0 port 9443\); give one of them another port$/]],
+    },
+    {
+      name: 'nor the health port',
+      input: { vcnet: { webhook: { port: 8080 } } },
+      errors: [['vcnet.webhook.port', /collides with vcnet\.observability \(127\.0\.0\.1 port 8080\)/]],
+    },
+    { name: 'a different loopback address is another socket', input: { vcnet: { webhook: { bindAddress: '127.0.0.1', port: 8443 }, observability: { port: 8081 } }, controlPlane: { proxy: { bindAddress: '127.0.0.2' } } }, errors: [] },
+    { name: 'an empty URL with 0.0.0.0 reaches 127.0.0.1', input: { vcnet: { webhook: { bindAddress: '0.0.0.0' } } }, errors: [] },
+    { name: 'an empty URL with :: reaches 127.0.0.1', input: { vcnet: { webhook: { bindAddress: '::' } } }, errors: [] },
+    {
+      name: 'an empty URL with another address does not',
+      input: { vcnet: { webhook: { bindAddress: '10.0.0.5' } } },
+      errors: [['vcnet.webhook.url', /^vcnet\.webhook\.url: is empty, so the virtual kube-apiserver would call https:\/\/127\.0\.0\.1:9443, where vcnet\.webhook\.bindAddress \(10\.0\.0\.5\) does not listen; set the URL at which the webhook server is reached$/]],
+    },
+    { name: 'nor with ::1', input: { vcnet: { webhook: { bindAddress: '::1' } } }, errors: [['vcnet.webhook.url', /is empty/]] },
+    { name: 'a URL set makes any address fine', input: { vcnet: { webhook: { bindAddress: '10.0.0.5', url: 'https://10.0.0.5:9443' } } }, errors: [] },
+  ];
+  for (const r of rows) {
+    const found = problems(r.input);
+    t.equal(found.length, r.errors.length, `${r.name}: error count`);
+    r.errors.forEach(([path, message], i) => {
+      t.equal(found[i]?.[0], path, `${r.name}: path`);
+      t.match(found[i]?.[1], message, `${r.name}: message`);
+    });
+  }
+});
+
+t.test('maps in the configuration are copies that cannot be changed', async (t) => {
+  const labels: Record<string, string> = { pool: 'vcluster' };
+  const config = parseConfig({ sync: { fromHost: { nodes: { selector: { labels } } } } });
+  labels['pool'] = 'other';
+  t.same(config.sync.fromHost.nodes.selector.labels, { pool: 'vcluster' });
+  t.equal(Reflect.set(config.sync.fromHost.nodes.selector.labels, 'pool', 'x'), false);
+  t.equal(Reflect.set(defaultConfig().sync.toHost.pods.translateImage, 'a', 'b'), false, 'the default too');
+});
+
+t.test('a "__proto__" key in a map stays a key and is checked like any other', async (t) => {
+  const input = JSON.parse('{"sync": {"toHost": {"pods": {"translateImage": {"__proto__": "evil"}}}}}') as unknown;
+  const config = parseConfig(input);
+  t.same(Object.keys(config.sync.toHost.pods.translateImage), ['__proto__']);
+  t.equal(Object.getPrototypeOf(config.sync.toHost.pods.translateImage), Object.prototype);
+  const labels = JSON.parse('{"sync": {"fromHost": {"nodes": {"selector": {"labels": {"__proto__": "x"}}}}}}') as unknown;
+  t.match(problems(labels), [['sync.fromHost.nodes.selector.labels.__proto__', /is not a valid label key/]]);
 });
