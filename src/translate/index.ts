@@ -20,3 +20,7 @@ export * from './labels.ts';
 export * from './meta.ts';
 export type * from './types.ts';
 export * from './pod.ts';
+export * from './messages.ts';
+export * from './pod-update.ts';
+export * from './event.ts';
+export * from './node.ts';

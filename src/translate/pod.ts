@@ -35,12 +35,14 @@ import type { Container, EphemeralContainer, Pod, PodSpec, ServiceLinkSource } f
 import { toHostVolumes, type TokenSecret } from './pod-volumes.ts';
 import type { ObjectMeta, OwnerReference, TypeMeta } from './types.ts';
 
-export type { PodReference, PodReferenceKind } from './pod-refs.ts';
+export type { HostPodReferences, PodReference, PodReferenceKind } from './pod-refs.ts';
+export { hostPodReferences } from './pod-refs.ts';
 export { DEFAULT_POD_TRANSLATE_OPTIONS, parseToleration, podTranslateOptions } from './pod-options.ts';
 export type { PodTranslateOptions, PodTranslateOptionsInput } from './pod-options.ts';
 export { serviceAccountTokenRequests, serviceAccountTokenKey, tokenSecretName, SA_TOKEN_EXPIRATION_SECONDS } from './pod-volumes.ts';
 export type { ServiceAccountTokenRequest, TokenSecret } from './pod-volumes.ts';
 export { usesClusterDNS } from './pod-dns.ts';
+export type { Container, EphemeralContainer, Pod, PodCondition, PodSpec, PodStatus } from './pod-types.ts';
 export { HOSTS_CONTAINER_NAME, HOSTS_VOLUME_NAME, rewritesHosts } from './pod-hosts.ts';
 export { podStatusToVirtual, podConditionsToHost, isSystemCondition } from './pod-status.ts';
 
