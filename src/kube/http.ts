@@ -68,6 +68,50 @@ export class KubeTransport {
     });
   }
 
+  /**
+   * Sends one request with a JSON body (or none) and parses the JSON answer; a non-2xx answer is a
+   * KubeApiError with the server's Status. Raw JSON both ways on purpose: the sync engine works on
+   * objects exactly as they are on the wire (timestamps as strings, unknown fields kept), which the
+   * generated clients' model classes would rewrite.
+   */
+  async request<T>(method: string, path: string, opts: { query?: Query; body?: unknown; contentType?: string; signal?: AbortSignal } = {}): Promise<T> {
+    const url = new URL(this.server.href.replace(/\/$/, '') + path);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body), 'utf8');
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (payload !== undefined) {
+      headers['Content-Type'] = opts.contentType ?? 'application/json';
+      headers['Content-Length'] = String(payload.length);
+    }
+    const reqOpts: https.RequestOptions = { method, headers };
+    await this.#kc.applyToHTTPSOptions(reqOpts);
+    reqOpts.agent = this.#agent;
+    if (opts.signal !== undefined) reqOpts.signal = opts.signal;
+    if (this.#closed) throw new KubeApiError({ code: 503, reason: 'ServiceUnavailable', message: `the connection to ${this.server.origin} was closed by its owner`, details: undefined, retryable: false });
+    const mod = url.protocol === 'http:' ? http : https;
+    return new Promise<T>((resolve, reject) => {
+      const req = mod.request(url, reqOpts);
+      this.#open.add(req);
+      req.once('close', () => this.#open.delete(req));
+      req.on('error', (err) => reject(new KubeApiError(toApiStatus(err), { cause: err })));
+      req.once('response', (res) => {
+        readBody(res).then((text) => {
+          const code = res.statusCode ?? 500;
+          if (code < 200 || code > 299) {
+            reject(new KubeApiError(fromHttpAnswer(code, text, headerValue(res.headers['retry-after']))));
+            return;
+          }
+          try {
+            resolve((text === '' ? undefined : JSON.parse(text)) as T);
+          } catch (err) {
+            reject(new KubeApiError({ code: 500, reason: 'InternalError', message: `the API server answered ${method} ${path} with invalid JSON`, details: undefined, retryable: true }, { cause: err }));
+          }
+        }, (err: unknown) => reject(new KubeApiError(toApiStatus(err), { cause: err })));
+      });
+      req.end(payload);
+    });
+  }
+
   /** Aborts every request in flight and closes every pooled socket. */
   close(): void {
     this.#closed = true;
