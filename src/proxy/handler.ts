@@ -2,11 +2,10 @@
 // with no buffering and no idle timeout, so watches and `logs -f` flow chunk by chunk.
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import { Transform, type TransformCallback } from 'node:stream';
 import { VcnetError } from '../errors.ts';
 import { responseHeaders } from './headers.ts';
-import { prepare } from './prepare.ts';
+import { isRewritableResponse, relayRewritten } from './rewrite.ts';
 import { classify, isLongRunning } from './select.ts';
 import { errorToStatus, statusOf, type Status } from './status.ts';
 import type { ProxyState } from './state.ts';
@@ -32,17 +31,17 @@ export function handle(state: ProxyState, req: IncomingMessage, res: ServerRespo
     return;
   }
 
-  prepare(state.upstream, state.impersonation, req.socket as TLSSocket, req.rawHeaders, false).then((p) => {
+  state.targetFor(req, false).then((p) => {
     const chunked = length === undefined && req.headers['transfer-encoding'] !== undefined;
     // Transfer-Encoding is hop-by-hop, so it was dropped; re-frame a chunked body explicitly, since
     // Node only chunks by default for methods that usually carry a body (not DELETE or OPTIONS).
     if (chunked) p.headers.push('Transfer-Encoding', 'chunked');
     const upReq = https.request({
-      agent: p.withIdentity ? state.upstream.identityAgent : state.upstream.passthroughAgent,
-      host: state.upstream.host,
-      port: state.upstream.port,
+      agent: p.withIdentity ? p.upstream.identityAgent : p.upstream.passthroughAgent,
+      host: p.upstream.host,
+      port: p.upstream.port,
       method,
-      path: url,
+      path: p.path,
       headers: p.headers,
       setHost: false,
     });
@@ -63,6 +62,11 @@ export function handle(state: ProxyState, req: IncomingMessage, res: ServerRespo
         upRes.resume();
         writeStatus(res, statusOf(404, 'NotFound', 'the server could not find the requested resource', {}), false);
         state.metrics.observe(method, cls, 404, started);
+        return;
+      }
+      if (p.rewriteError !== undefined && isRewritableResponse(upRes)) {
+        relayRewritten(upRes, res, p.rewriteError);
+        res.on('finish', () => { if (!longRunning) state.metrics.observe(method, cls, upRes.statusCode ?? 0, started); });
         return;
       }
       res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, responseHeaders(upRes.rawHeaders));

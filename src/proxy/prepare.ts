@@ -45,7 +45,7 @@ export async function prepare(
   return { caller, withIdentity: true, headers };
 }
 
-function appendForwardedFor(headers: string[], address: string): void {
+export function appendForwardedFor(headers: string[], address: string): void {
   for (let i = 2; i < headers.length; i += 2) {
     if ((headers[i] as string).toLowerCase() === 'x-forwarded-for') {
       headers[i + 1] = `${headers[i + 1] as string}, ${address}`;

@@ -8,6 +8,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { ProxyMetrics } from '../observability/metrics.ts';
 import { handle, sendError } from './handler.ts';
 import { ImpersonationAuthorizer } from './impersonation.ts';
+import { Redirector, virtualApiFromKubeConfig, type RedirectOptions } from './redirector.ts';
 import { ProxyState } from './state.ts';
 import { errorToStatus, rawStatusResponse, statusOf } from './status.ts';
 import { handleUpgrade } from './upgrade.ts';
@@ -27,6 +28,12 @@ export interface ProxyServerOptions {
   metrics: ProxyMetrics;
   /** Overrides the SubjectAccessReview call (tests). */
   impersonation?: ImpersonationAuthorizer;
+  /**
+   * Subresource redirects: `pods/log|exec|attach|portforward` of virtual pods are authorized
+   * against the virtual cluster and served by the host pods (redirector.ts). Absent: off, every
+   * request goes to the virtual API server.
+   */
+  redirect?: RedirectOptions | undefined;
 }
 
 export interface ProxyServer {
@@ -83,9 +90,19 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
       void request;
     },
   });
+  const impersonation = opts.impersonation ?? ImpersonationAuthorizer.forKubeConfig(opts.upstream.kubeConfig, opts.impersonationCacheSeconds);
+  // Built (and its options checked) before anything listens.
+  const redirect = opts.redirect === undefined ? undefined : new Redirector({
+    ...opts.redirect,
+    virtualApi: opts.redirect.virtualApi ?? virtualApiFromKubeConfig(opts.upstream.kubeConfig),
+    impersonation,
+    registry: opts.metrics.registry,
+    log,
+  });
   const state = new ProxyState({
     upstream: opts.upstream,
-    impersonation: opts.impersonation ?? ImpersonationAuthorizer.forKubeConfig(opts.upstream.kubeConfig, opts.impersonationCacheSeconds),
+    impersonation,
+    redirect,
     maxBodyBytes: opts.maxBodyBytes,
     connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
     metrics: opts.metrics,
@@ -130,7 +147,7 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
       app.server.closeIdleConnections();
       state.endStreams();
       const timer = setTimeout(() => app.server.closeAllConnections(), graceMs);
-      try { await closed; } finally { clearTimeout(timer); }
+      try { await closed; } finally { clearTimeout(timer); redirect?.close(); }
     },
   };
 }

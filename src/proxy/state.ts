@@ -1,8 +1,11 @@
 // What one running proxy shares between its request path, its upgrade path and its shutdown.
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ImpersonationAuthorizer } from './impersonation.ts';
+import type { Redirector } from './redirector.ts';
+import { virtualTarget, type Target } from './target.ts';
 import type { Upstream } from './upstream.ts';
 import type { ProxyMetrics } from '../observability/metrics.ts';
 
@@ -13,13 +16,15 @@ export class ProxyState {
   readonly connectTimeoutMs: number;
   readonly metrics: ProxyMetrics;
   readonly log: FastifyBaseLogger;
+  /** Subresource redirects to host pods; undefined when they are off (everything goes to the virtual API server). */
+  readonly redirect: Redirector | undefined;
   closing = false;
   readonly #longRunning = new Map<ServerResponse, () => void>();
   readonly #upgraded = new Set<Duplex>();
 
   constructor(opts: {
     upstream: Upstream; impersonation: ImpersonationAuthorizer; maxBodyBytes: number;
-    connectTimeoutMs: number; metrics: ProxyMetrics; log: FastifyBaseLogger;
+    connectTimeoutMs: number; metrics: ProxyMetrics; log: FastifyBaseLogger; redirect?: Redirector | undefined;
   }) {
     this.upstream = opts.upstream;
     this.impersonation = opts.impersonation;
@@ -27,6 +32,16 @@ export class ProxyState {
     this.connectTimeoutMs = opts.connectTimeoutMs;
     this.metrics = opts.metrics;
     this.log = opts.log;
+    this.redirect = opts.redirect;
+  }
+
+  /** Where `req` goes: the host pod for a subresource redirect (when redirects are on), else the virtual API server. */
+  targetFor(req: IncomingMessage, upgrade: boolean): Promise<Target> {
+    const url = req.url ?? '/';
+    const socket = req.socket as TLSSocket;
+    const route = this.redirect?.match(req.method ?? 'GET', url);
+    if (route !== undefined && this.redirect !== undefined) return this.redirect.prepare(route, socket, req.rawHeaders, upgrade);
+    return virtualTarget(this.upstream, this.impersonation, socket, req.rawHeaders, url, upgrade);
   }
 
   /** `stop` ends the stream cleanly; shutdown calls it so clients re-establish their watches elsewhere. */

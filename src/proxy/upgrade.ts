@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { VcnetError } from '../errors.ts';
-import { prepare } from './prepare.ts';
+import { awaitUpgradeAnswer } from './rewrite.ts';
 import { errorToStatus, rawStatusResponse } from './status.ts';
 import type { ProxyState } from './state.ts';
 import { dialUpstream } from './upstream.ts';
@@ -15,16 +15,17 @@ import { dialUpstream } from './upstream.ts';
 export function handleUpgrade(state: ProxyState, req: IncomingMessage, client: Duplex, head: Buffer): void {
   client.on('error', () => client.destroy());
   if (state.closing) { refuse(state, client, new VcnetError('VCN_ERR_PROXY_SHUTTING_DOWN'), protocolOf(req)); return; }
-  prepare(state.upstream, state.impersonation, req.socket as TLSSocket, req.rawHeaders, true).then((p) => {
-    const headBytes = requestHead(req, p.headers);
-    const upstream = dialUpstream(state.upstream, p.withIdentity);
+  state.targetFor(req, true).then((p) => {
+    const headBytes = requestHead(req.method ?? 'GET', p.path, p.headers);
+    const upstream = dialUpstream(p.upstream, p.withIdentity);
     const timer = setTimeout(() => upstream.destroy(new VcnetError('VCN_ERR_PROXY_UPSTREAM_CONNECT_TIMEOUT', [state.connectTimeoutMs])), state.connectTimeoutMs);
     upstream.once('secureConnect', () => {
       clearTimeout(timer);
       upstream.setNoDelay(true);
       upstream.write(headBytes);
       if (head.length > 0) upstream.write(head);
-      splice(state, client, upstream);
+      if (p.rewriteError === undefined) splice(state, client, upstream);
+      else awaitAnswer(state, client, upstream, p.rewriteError);
       state.metrics.upgrades.inc({ protocol: protocolOf(req), result: 'spliced' });
     });
     upstream.once('error', (err) => {
@@ -44,8 +45,8 @@ function protocolOf(req: IncomingMessage): string {
   return p === 'websocket' || p === 'spdy/3.1' ? p : 'other';
 }
 
-function requestHead(req: IncomingMessage, headers: readonly string[]): string {
-  let head = `${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1\r\n`;
+function requestHead(method: string, path: string, headers: readonly string[]): string {
+  let head = `${method} ${path} HTTP/1.1\r\n`;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i] as string;
     const value = headers[i + 1] as string;
@@ -57,9 +58,26 @@ function requestHead(req: IncomingMessage, headers: readonly string[]): string {
 }
 
 function splice(state: ProxyState, client: Duplex, upstream: TLSSocket): void {
-  state.trackUpgraded(client, upstream);
+  closeTogether(state, client, upstream);
   client.pipe(upstream);
   upstream.pipe(client);
+}
+
+/**
+ * Splices only once the upstream's answer is known, so an error answer can be rewritten first
+ * (redirects: host names back to virtual ones). The client sends nothing before a 101 (WebSocket
+ * and SPDY both wait for it), so holding its direction costs nothing.
+ */
+function awaitAnswer(state: ProxyState, client: Duplex, upstream: TLSSocket, rewrite: (body: string) => string | undefined): void {
+  closeTogether(state, client, upstream);
+  awaitUpgradeAnswer(upstream, client, rewrite, () => {
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+}
+
+function closeTogether(state: ProxyState, client: Duplex, upstream: TLSSocket): void {
+  state.trackUpgraded(client, upstream);
   // Either side closing closes the tunnel; half-open tunnels would leak sockets.
   const close = (): void => { client.destroy(); upstream.destroy(); };
   client.once('close', close);
