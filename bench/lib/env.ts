@@ -83,8 +83,8 @@ export async function startBenchEnv(opts: { workDir: string; stateDir?: string; 
 
 /** `vcnet serve` configured the way `vcnet up` does it (src/cli/up.ts), in a child that dies with us. */
 async function startVcnet(workDir: string, state: LocalEnvState): Promise<{ proc: SpawnedProcess; url: string; readyMs: number }> {
-  const [proxyPort, healthPort] = await freePorts(2) as [number, number];
-  const configFile = await writeLocalVcnetConfig(workDir, state, { proxyPort, healthPort, certsDir: join(workDir, 'certs'), writtenBy: 'bench/run.ts' });
+  const [proxyPort, healthPort, webhookPort] = await freePorts(3) as [number, number, number];
+  const configFile = await writeLocalVcnetConfig(workDir, state, { proxyPort, healthPort, webhookPort, certsDir: join(workDir, 'certs'), writtenBy: 'bench/run.ts' });
   const logFile = join(workDir, 'vcnet.log');
   const t0 = performance.now();
   // Not detached: setpriv's parent-death signal stops it even if this run is killed with SIGKILL.

@@ -48,6 +48,10 @@ export const serveCommand: Command = {
   options: CONFIG_FLAGS,
   async run(values: Record<string, unknown>): Promise<number> {
     const s = await serve(configFrom(values));
+    // A bug must not vanish silently: log it with its stack, as one structured line, then exit
+    // non-zero (Node's default for both) so the kubelet restarts the container.
+    process.on('uncaughtException', (err) => { s.logger.fatal({ err }, 'uncaught exception: exiting'); process.exit(70); });
+    process.on('unhandledRejection', (err) => { s.logger.fatal({ err }, 'unhandled promise rejection: exiting'); process.exit(70); });
     await new Promise<void>((done) => {
       const stop = (signal: string): void => {
         s.logger.info({ signal }, 'shutting down');

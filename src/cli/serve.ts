@@ -6,7 +6,9 @@ import { createLogger, type Logger } from '../observability/logger.ts';
 import { ProxyMetrics } from '../observability/metrics.ts';
 import { startHealthServer } from '../observability/health.ts';
 import { startProxy, type ProxyServer } from '../proxy/server.ts';
-import { upstreamFromKubeconfig, probeUpstream, closeUpstream } from '../proxy/upstream.ts';
+import { upstreamFromKubeconfig, upstreamFromKubeConfig, probeUpstream, closeUpstream } from '../proxy/upstream.ts';
+import type { RedirectOptions } from '../proxy/redirector.ts';
+import { startSync, type SyncRuntime } from './sync.ts';
 
 export const SERVING_CA = 'vcnet-ca';
 export const SERVING_CERT = 'proxy-serving';
@@ -17,6 +19,8 @@ export interface Serving {
   readonly rotator: CertRotator;
   readonly ca: KeyPair;
   readonly logger: Logger;
+  /** The pod sync engine, webhook and reconciler; undefined when `sync.toHost.pods.enabled` is false. */
+  readonly sync: SyncRuntime | undefined;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -48,7 +52,17 @@ export async function ensureServingCert(config: VcnetConfig, renew: boolean): Pr
   return { ca, pair };
 }
 
-export async function serve(config: VcnetConfig, opts: { logger?: Logger; checkIntervalMs?: number } = {}): Promise<Serving> {
+export interface ServeOptions {
+  logger?: Logger;
+  checkIntervalMs?: number;
+  /**
+   * Subresource redirects to host pods without the pod sync (tests of the proxy alone). With the
+   * pod sync on, serve redirects to the host it syncs to, and this is ignored.
+   */
+  redirect?: RedirectOptions;
+}
+
+export async function serve(config: VcnetConfig, opts: ServeOptions = {}): Promise<Serving> {
   const logger = opts.logger ?? createLogger(config.vcnet.logLevel);
   const v = config.vcnet;
   if (v.virtual.kubeconfig === '') {
@@ -74,7 +88,19 @@ export async function serve(config: VcnetConfig, opts: { logger?: Logger; checkI
   setExpiry(serving);
   metrics.certExpiry.set({ certificate: SERVING_CA }, certInfo(ca.certPem).notAfter.getTime() / 1000);
 
+  // Sync first: by the time the proxy takes traffic, pod writes already reach the host.
+  const sync = config.sync.toHost.pods.enabled
+    ? await startSync(config, { serving, ca, registry: metrics.registry, logger })
+    : undefined;
+
+  // pods/log|exec|attach|portforward of virtual pods go to their host pods (docs/pods.md).
+  const hostUpstream = sync !== undefined ? upstreamFromKubeConfig(sync.host.kubeConfig) : undefined;
+  const redirect: RedirectOptions | undefined = sync !== undefined && hostUpstream !== undefined
+    ? { host: hostUpstream, translator: sync.translator }
+    : opts.redirect;
+
   const proxy = await startProxy({
+    ...(redirect !== undefined ? { redirect } : {}),
     upstream,
     servingCert: serving,
     clientCA,
@@ -87,6 +113,7 @@ export async function serve(config: VcnetConfig, opts: { logger?: Logger; checkI
   });
   rotator.on('renewed', (pair: KeyPair) => {
     proxy.setServingCert(pair);
+    sync?.setServingCert(pair);
     setExpiry(pair);
     logger.info({ serial: certInfo(pair.certPem).serial, notAfter: certInfo(pair.certPem).notAfter }, 'serving certificate renewed and swapped in');
   });
@@ -97,16 +124,21 @@ export async function serve(config: VcnetConfig, opts: { logger?: Logger; checkI
     port: v.observability.port,
     registry: metrics.registry,
     logger,
-    checks: { upstream: () => probeUpstream(upstream) },
+    checks: {
+      upstream: () => probeUpstream(upstream),
+      ...(sync !== undefined ? { sync: () => sync.ready() } : {}),
+    },
   });
   logger.info({ proxy: proxy.url, health: health.url, upstream: upstream.url.origin }, 'vcnet is serving');
 
   return {
-    proxy, healthUrl: health.url, rotator, ca, logger,
+    proxy, healthUrl: health.url, rotator, ca, logger, sync,
     async close(graceMs = 10_000) {
       rotator.stop();
       await health.close();
       await proxy.close(graceMs);
+      await sync?.close();
+      if (hostUpstream !== undefined) closeUpstream(hostUpstream);
       closeUpstream(upstream);
     },
   };

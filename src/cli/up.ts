@@ -10,6 +10,7 @@ import { findKubectl } from '../local/kubectl.ts';
 import { logTail, sleep, isSameProcess } from '../local/process.ts';
 import type { Command } from './command.ts';
 import { writeKubeconfig } from '../local/kubeconfig.ts';
+import { isAlreadyExists, KubeTransport, loadKubeConfig, toApiStatus } from '../kube/index.ts';
 import { STATE_DIR, type Endpoints } from './paths.ts';
 import { SERVING_CA } from './serve.ts';
 
@@ -21,6 +22,8 @@ export interface UpOptions {
   serviceCIDR?: string;
   podCIDR?: string;
   nodes?: number;
+  /** Laid over the generated vcnet config (tests shorten timings with it). */
+  config?: Record<string, unknown>;
   log?: (m: string) => void;
 }
 
@@ -41,7 +44,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     ...(opts.podCIDR !== undefined ? { podCIDR: opts.podCIDR } : {}),
     ...(opts.nodes !== undefined ? { nodes: opts.nodes } : {}),
     extraProcesses: async ({ state }) => {
-      const started = await startVcnet(stateDir, certsDir, state, log);
+      const started = await startVcnet(stateDir, certsDir, state, log, opts.config);
       endpoints = started.endpoints;
       return [started.proc];
     },
@@ -61,24 +64,86 @@ export async function up(opts: UpOptions): Promise<UpResult> {
  * authenticates), the virtual cluster's CA as the client CA, loopback listeners. Used by `up` and
  * by the benchmarks, so both run vcnet the same way.
  */
-export async function writeLocalVcnetConfig(dir: string, state: LocalEnvState, opts: { proxyPort: number; healthPort: number; certsDir: string; writtenBy: string }): Promise<string> {
+export async function writeLocalVcnetConfig(
+  dir: string,
+  state: LocalEnvState,
+  opts: { proxyPort: number; healthPort: number; webhookPort: number; certsDir: string; writtenBy: string; vcluster?: string; hostNamespace?: string; extra?: Record<string, unknown> },
+): Promise<string> {
+  const vcluster = opts.vcluster ?? LOCAL_VCLUSTER;
+  const hostNamespace = opts.hostNamespace ?? LOCAL_HOST_NAMESPACE;
+  await prepareHost(state.kubeconfigs.host, { vcluster, hostNamespace });
   const identity = await issueCert(state.virtual.ca, { commonName: 'vcnet', organizations: ['system:masters'], usages: ['client'] });
   const identityKubeconfig = join(dir, 'vcnet-identity.kubeconfig');
   writeKubeconfig(identityKubeconfig, { name: 'virtual', server: state.virtual.url, caPem: state.virtual.caPem, userName: 'vcnet', user: identity });
   mkdirSync(opts.certsDir, { recursive: true, mode: 0o700 });
   const configFile = join(dir, 'vcnet.yaml');
-  writeFileSync(configFile, `# Written by ${opts.writtenBy}; see docs/configuration.md.\n${stringify({
+  const config = deepMerge({
     networking: { serviceCIDR: state.virtual.serviceCIDR },
     controlPlane: { proxy: { bindAddress: '127.0.0.1', port: opts.proxyPort } },
     vcnet: {
+      name: vcluster,
       virtual: { kubeconfig: identityKubeconfig },
-      host: { kubeconfig: state.kubeconfigs.host },
+      host: { kubeconfig: state.kubeconfigs.host, namespace: hostNamespace },
+      webhook: { bindAddress: '127.0.0.1', port: opts.webhookPort },
       proxy: { clientCAFile: state.virtual.caFile },
       certs: { dir: opts.certsDir },
       observability: { bindAddress: '127.0.0.1', port: opts.healthPort },
     },
-  })}`, { mode: 0o600 });
+  }, opts.extra ?? {});
+  writeFileSync(configFile, `# Written by ${opts.writtenBy}; see docs/configuration.md.\n${stringify(config)}`, { mode: 0o600 });
   return configFile;
+}
+
+/** `extra` laid over `base`, objects merged key by key, anything else replaced. */
+function deepMerge(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(extra)) {
+    const b = out[k];
+    const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+    out[k] = isObj(b) && isObj(v) ? deepMerge(b, v) : v;
+  }
+  return out;
+}
+
+/** The vCluster name and host namespace of the local environment. */
+export const LOCAL_VCLUSTER = 'vcluster';
+export const LOCAL_HOST_NAMESPACE = 'vcluster';
+
+/**
+ * What a vCluster installation (or vcnet's manifests) puts in the host namespace before vcnet runs,
+ * done here for the local environment: the namespace; the Service in front of vcnet's proxy (the
+ * virtual `default/kubernetes`, whose ClusterIP pods get as KUBERNETES_SERVICE_HOST) and the one in
+ * front of its DNS (the pods' nameserver), both without selector since local planes have no
+ * kube-proxy; and the workload service account host pods run as. Existing objects are kept.
+ */
+export async function prepareHost(hostKubeconfig: string, opts: { vcluster: string; hostNamespace: string }): Promise<void> {
+  const kc = loadKubeConfig(hostKubeconfig);
+  const t = new KubeTransport(kc);
+  const ns = opts.hostNamespace;
+  const ensure = async (path: string, body: unknown): Promise<void> => {
+    try {
+      await t.request('POST', path, { body });
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw new Error(`cannot prepare the host namespace ${ns}: ${toApiStatus(err).message}`, { cause: err });
+    }
+  };
+  const labels = { 'app.kubernetes.io/managed-by': 'vcnet', 'app.kubernetes.io/instance': opts.vcluster };
+  try {
+    await ensure('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels } });
+    await ensure(`/api/v1/namespaces/${ns}/services`, {
+      apiVersion: 'v1', kind: 'Service', metadata: { name: opts.vcluster, namespace: ns, labels },
+      spec: { type: 'ClusterIP', ports: [{ name: 'https', port: 443, targetPort: 8443, protocol: 'TCP' }] },
+    });
+    await ensure(`/api/v1/namespaces/${ns}/services`, {
+      apiVersion: 'v1', kind: 'Service', metadata: { name: `kube-dns-x-kube-system-x-${opts.vcluster}`, namespace: ns, labels },
+      spec: { type: 'ClusterIP', ports: [{ name: 'dns', port: 53, targetPort: 1053, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, targetPort: 1053, protocol: 'TCP' }] },
+    });
+    await ensure(`/api/v1/namespaces/${ns}/serviceaccounts`, {
+      apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: `vc-workload-${opts.vcluster}`, namespace: ns, labels },
+    });
+  } finally {
+    t.close();
+  }
 }
 
 /** Polls vcnet's /readyz until it answers 200; fails early with the log tail if the process died. */
@@ -93,9 +158,9 @@ export async function waitForVcnet(healthUrl: string, alive: () => boolean, logF
   }
 }
 
-async function startVcnet(stateDir: string, certsDir: string, state: LocalEnvState, log: (m: string) => void): Promise<{ proc: ProcessRecord; endpoints: Endpoints }> {
-  const [proxyPort, healthPort] = await freePorts(2) as [number, number];
-  const configFile = await writeLocalVcnetConfig(stateDir, state, { proxyPort, healthPort, certsDir, writtenBy: "'vcnet up'" });
+async function startVcnet(stateDir: string, certsDir: string, state: LocalEnvState, log: (m: string) => void, extra?: Record<string, unknown>): Promise<{ proc: ProcessRecord; endpoints: Endpoints }> {
+  const [proxyPort, healthPort, webhookPort] = await freePorts(3) as [number, number, number];
+  const configFile = await writeLocalVcnetConfig(stateDir, state, { proxyPort, healthPort, webhookPort, certsDir, writtenBy: "'vcnet up'", ...(extra !== undefined ? { extra } : {}) });
   const logFile = join(state.dir, 'vcnet.log');
   const proc = spawnDetached('vcnet', process.execPath, [MAIN, 'serve', '--config', configFile], logFile, { port: proxyPort });
   const health = `http://127.0.0.1:${healthPort}`;

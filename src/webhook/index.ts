@@ -19,3 +19,4 @@ export {
   caBundlePem, registerWebhooks, SYSTEM_NAMESPACES, webhookConfiguration,
   type RegisteredWebhooks, type WebhookConfigurationSpec, type WebhookEndpoint, type WebhookSpec,
 } from './register.ts';
+export { podSyncHook, podWebhookSpec, POD_HOOK_PATH } from './pods.ts';

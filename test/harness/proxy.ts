@@ -5,6 +5,7 @@ import { issueCert } from '../../src/certs/index.ts';
 import { parseConfig, type VcnetConfig } from '../../src/config/index.ts';
 import { freePorts } from '../../src/local/net.ts';
 import { serve, type Serving } from '../../src/cli/serve.ts';
+import type { RedirectOptions } from '../../src/proxy/redirector.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import type { KubeconfigUser } from '../../src/local/kubeconfig.ts';
 import { testEnv, tempDir, writeUserKubeconfig, clientCert } from './env.ts';
@@ -23,7 +24,11 @@ export interface TestProxy {
 
 export async function startTestProxy(
   t: { teardown(fn: () => void | Promise<void>): void },
-  opts: { upstream?: 'virtual' | 'host'; checkIntervalMs?: number; extraSANs?: string[] } = {},
+  opts: {
+    upstream?: 'virtual' | 'host'; checkIntervalMs?: number; extraSANs?: string[];
+    /** Subresource redirects to host pods (serve's `redirect`), without the pod sync. */
+    redirect?: RedirectOptions;
+  } = {},
 ): Promise<TestProxy> {
   const env = await testEnv();
   const plane = env.state[opts.upstream ?? 'virtual'];
@@ -32,6 +37,8 @@ export async function startTestProxy(
   const identityKubeconfig = writeUserKubeconfig(dir, 'vcnet-identity', plane.url, plane.caPem, identity);
   const [port, healthPort] = await freePorts(2) as [number, number];
   const config = parseConfig({
+    // Proxy only: a second pod sync webhook on the shared virtual cluster would take over its pods.
+    sync: { toHost: { pods: { enabled: false } } },
     controlPlane: { proxy: { bindAddress: '127.0.0.1', port, extraSANs: opts.extraSANs ?? [] } },
     vcnet: {
       virtual: { kubeconfig: identityKubeconfig },
@@ -41,8 +48,10 @@ export async function startTestProxy(
       logLevel: 'warn',
     },
   });
+  const logger = createLogger(process.env['VCNET_TEST_LOG'] === '1' ? 'debug' : 'warn');
   const serving = await serve(config, {
-    logger: createLogger(process.env['VCNET_TEST_LOG'] === '1' ? 'debug' : 'warn'),
+    logger,
+    ...(opts.redirect !== undefined ? { redirect: opts.redirect } : {}),
     ...(opts.checkIntervalMs !== undefined ? { checkIntervalMs: opts.checkIntervalMs } : {}),
   });
   t.teardown(() => serving.close(1000));

@@ -42,7 +42,8 @@ export async function ensureSharedEnv(timeoutMs = 15 * 60_000): Promise<void> {
       if (isReady()) return;
       if (readEnvState(TEST_STATE_DIR) !== undefined) await downEnv({ stateDir: TEST_STATE_DIR, log });
       const started = Date.now();
-      await up({ stateDir: TEST_STATE_DIR, certsDir: join(TEST_STATE_DIR, 'certs'), log });
+      // Short grace periods, so tests see garbage collected within seconds (defaults: docs/configuration.md).
+      await up({ stateDir: TEST_STATE_DIR, certsDir: join(TEST_STATE_DIR, 'certs'), log, config: { vcnet: { sync: { orphanGraceSeconds: 3 } } } });
       log(`started in ${Date.now() - started} ms`);
       return;
     } catch (err) {

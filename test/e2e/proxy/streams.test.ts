@@ -4,11 +4,11 @@
 import t from 'tap';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { criLogLines } from '../../../src/local/kwok.ts';
 import { httpCall } from '../../../src/local/net.ts';
 import { testEnv, kubectl, uniqueName, tempDir } from '../../harness/env.ts';
 import { startTestProxy } from '../../harness/proxy.ts';
+import { followKubectl, type Followed } from '../../harness/follow.ts';
 
 const env = await testEnv();
 const kwok = env.state.host.kwok;
@@ -38,26 +38,7 @@ async function upgrades(protocol: string): Promise<number> {
   return m === null ? 0 : Number(m[1]);
 }
 
-function follow(args: string[], extraEnv: Record<string, string> = {}): { child: ChildProcess; output(): string; waitFor(re: RegExp, onTick?: () => void, ms?: number): Promise<void> } {
-  const child = spawn(env.kubectl, ['--kubeconfig', kc, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...extraEnv } });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-  t.teardown(() => { child.kill('SIGKILL'); });
-  return {
-    child,
-    output: () => out,
-    async waitFor(re, onTick, ms = 30_000) {
-      const deadline = Date.now() + ms;
-      while (!re.test(out)) {
-        if (Date.now() > deadline) throw new Error(`no ${re} within ${ms} ms; output:\n${out}`);
-        if (child.exitCode !== null) throw new Error(`kubectl exited ${child.exitCode}: ${out}`);
-        onTick?.();
-        await new Promise((res) => setTimeout(res, 300));
-      }
-    },
-  };
-}
+const follow = (args: string[], extraEnv: Record<string, string> = {}): Followed => followKubectl(t, kc, args, extraEnv);
 
 t.test('logs -f streams lines as they are written, without buffering', async (t) => {
   const f = follow(['-n', ns, 'logs', '-f', pod]);

@@ -174,12 +174,20 @@ t.test('the base renders each object a user relies on, and no Secret', async (t)
   t.same(kinds, [
     'ClusterRole/vcnet-node-reader', 'ClusterRoleBinding/vcnet-node-reader', 'ConfigMap/vcnet-config-<hash>',
     'Deployment/vcnet', 'Namespace/vcnet', 'PodDisruptionBudget/vcnet', 'Role/vcnet', 'RoleBinding/vcnet',
-    'Service/vcnet', 'ServiceAccount/vcnet',
+    'Service/kube-dns-x-kube-system-x-vcluster', 'Service/vcnet', 'ServiceAccount/vcnet',
   ]);
   for (const o of base.filter((x) => !CLUSTER_SCOPED.has(x.kind))) {
     t.equal(o.metadata.namespace, BASE_NAMESPACE, `${o.kind} ${o.metadata.name} is in the base namespace`);
   }
   for (const o of base) t.equal(o.metadata.labels?.['app.kubernetes.io/name'], 'vcnet', `${o.kind} ${o.metadata.name} carries the app label`);
+});
+
+t.test('the host Services the pod sync needs are in the base: the proxy\'s (kubeIP) and the DNS one (nameserver)', async (t) => {
+  const { config } = podConfig(base);
+  const services = new Set(base.filter((o) => o.kind === 'Service').map((o) => o.metadata.name));
+  t.ok(services.has(config.vcnet.host.service), `vcnet.host.service ${config.vcnet.host.service} is a Service of the base`);
+  t.ok(services.has(config.vcnet.host.dnsService), `vcnet.host.dnsService ${config.vcnet.host.dnsService} is a Service of the base`);
+  t.equal(config.vcnet.webhook.url, `https://vcnet.${BASE_NAMESPACE}.svc:${config.vcnet.webhook.port}`, 'the webhook URL is the Service\'s');
 });
 
 t.test('the config in the ConfigMap is valid and every path in it is mounted from the right place', async (t) => {

@@ -1,0 +1,170 @@
+// The sync side of `vcnet serve`: caches, the pod sync engine, its admission webhook on the virtual
+// kube-apiserver, and — in the replica that holds the Lease — the pod reconciler, the node mirror and
+// the event copier. Started after the certificates, before the proxy takes traffic.
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
+import type { KeyPair } from '../certs/index.ts';
+import type { VcnetConfig } from '../config/index.ts';
+import { KubeTransport, kubeClients, loadKubeConfig, type KubeClients } from '../kube/index.ts';
+import type { Logger } from '../observability/logger.ts';
+import {
+  EventSync, LeaderElector, NodeMirror, PodFactsSource, PodReconciler, PodSync, ReferenceSync, SyncMetrics,
+  podTranslateOptionsFromConfig, syncSettingsFromConfig, type SyncSettings,
+} from '../sync/index.ts';
+import { POD_NAME, POD_NAMESPACE, POD_UID, Translator, type Pod } from '../translate/index.ts';
+import { podSyncHook, podWebhookSpec, registerWebhooks, startWebhookServer, type WebhookServer } from '../webhook/index.ts';
+
+export interface SyncRuntime {
+  readonly settings: SyncSettings;
+  readonly translator: Translator;
+  readonly podSync: PodSync;
+  readonly reconciler: PodReconciler;
+  readonly webhook: WebhookServer;
+  readonly virtual: KubeClients;
+  readonly host: KubeClients;
+  /** Undefined while the caches fill; then the reason sync is not ready, if any. */
+  ready(): Promise<string | undefined>;
+  setServingCert(pair: KeyPair): void;
+  close(): Promise<void>;
+}
+
+export async function startSync(config: VcnetConfig, deps: { serving: KeyPair; ca: KeyPair; registry: Registry; logger: Logger }): Promise<SyncRuntime> {
+  const inCluster = config.vcnet.host.kubeconfig === '' && isInCluster();
+  const settings = syncSettingsFromConfig(config, { inCluster });
+  const podOptions = podTranslateOptionsFromConfig(config);
+  const logger = deps.logger.child({ component: 'sync' });
+  const tr = new Translator({ vcluster: settings.vcluster, hostNamespace: settings.hostNamespace });
+  const virtualKc = loadKubeConfig(config.vcnet.virtual.kubeconfig);
+  const hostKc = inCluster ? inClusterKubeConfig() : loadKubeConfig(config.vcnet.host.kubeconfig);
+  const virtual = kubeClients(virtualKc);
+  const host = kubeClients(hostKc);
+  const vt = new KubeTransport(virtualKc);
+  const ht = new KubeTransport(hostKc);
+  const vSide = { kubeConfig: virtualKc, transport: vt };
+  const hSide = { kubeConfig: hostKc, transport: ht };
+  const metrics = new SyncMetrics(deps.registry);
+
+  const facts = new PodFactsSource({ virtual: vSide, host: hSide, settings, logger });
+  const refs = new ReferenceSync({ tr, virtual: vSide, host: hSide, logger });
+  const podSync = new PodSync({ tr, settings, podOptions, facts, refs, host: ht, logger });
+  const nodes = new NodeMirror({
+    virtual, host, hostKubeConfig: hostKc, logger, registry: deps.registry,
+    // vcnet always mirrors the nodes its pods run on (binding needs them); `sync.fromHost.nodes`
+    // widens that to every node or to nodes with labels.
+    options: {
+      vcluster: settings.vcluster,
+      all: settings.nodes.enabled && settings.nodes.all,
+      labels: settings.nodes.enabled ? settings.nodes.labels : {},
+      clearImageStatus: settings.nodes.clearImageStatus,
+    },
+  });
+  const reconciler = new PodReconciler({ tr, settings, podOptions, sync: podSync, refs, facts, virtual: vSide, host: hSide, nodes, metrics, logger });
+  const events = new EventSync({
+    virtual, host, hostKubeConfig: hostKc, hostNamespace: settings.hostNamespace, logger, registry: deps.registry,
+    lookup: (hostPodName: string) => {
+      const hPod = reconciler.hPods.get(settings.hostNamespace, hostPodName) as Pod | undefined;
+      const ann = hPod?.metadata.annotations;
+      if (ann?.[POD_NAME] === undefined || ann[POD_NAMESPACE] === undefined) return undefined;
+      return { name: ann[POD_NAME], namespace: ann[POD_NAMESPACE], uid: ann[POD_UID] ?? '', ...(hPod?.metadata.uid ? { hostUid: hPod.metadata.uid } : {}) };
+    },
+  });
+
+  reconciler.hPods.reflector.on('add', (p) => { if (p.metadata.name) events.requeuePod(p.metadata.name); });
+
+  let cachesSynced = false;
+  const started = Date.now();
+  await Promise.all([facts.start(), refs.start(), reconciler.start()]);
+  cachesSynced = true;
+  logger.info({ ms: Date.now() - started }, 'sync caches filled');
+
+  // The webhook: served first, then registered, so the API server never calls a closed port.
+  let probes = 0;
+  const hook = podSyncHook(podSync, metrics);
+  const probeHook = { ...hook, handler: async (...args: Parameters<typeof hook.handler>) => { if (args[0].dryRun === true && args[0].namespace === 'default' && args[0].name === PROBE_POD) { probes++; return { kind: 'allow' as const }; } return hook.handler(...args); } };
+  const webhook = await startWebhookServer({
+    host: config.vcnet.webhook.bindAddress, port: config.vcnet.webhook.port, servingCert: deps.serving,
+    logger, registry: deps.registry, hooks: [probeHook],
+  });
+  const registered = await registerWebhooks(virtualKc, {
+    type: 'validating',
+    name: `vcnet-${settings.vcluster}`,
+    endpoint: { url: config.vcnet.webhook.url === '' ? webhook.url : config.vcnet.webhook.url },
+    caBundle: deps.ca.certPem,
+    labels: { 'app.kubernetes.io/managed-by': 'vcnet' },
+    webhooks: [podWebhookSpec({ failurePolicy: config.vcnet.webhook.failurePolicy, timeoutSeconds: config.vcnet.webhook.timeoutSeconds })],
+  });
+  // The API server picks configurations up through an informer: wait until a dry run reaches us.
+  await registered.waitUntilLive(async () => {
+    const before = probes;
+    await vt.request('POST', '/api/v1/namespaces/default/pods', {
+      query: { dryRun: 'All' },
+      body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: PROBE_POD }, spec: { containers: [{ name: 'probe', image: 'probe' }] } },
+    }).catch(() => undefined);
+    return probes > before;
+  }, { timeoutMs: 30_000, intervalMs: 100 });
+  logger.info({ url: webhook.url }, 'pod sync webhook registered on the virtual kube-apiserver');
+
+  // One Lease per host namespace (one virtual cluster per host namespace, as with vCluster); its name
+  // is fixed so the host Role can grant exactly it (manifests/role.yaml).
+  const elector = new LeaderElector({
+    clients: host, namespace: settings.hostNamespace, name: RECONCILER_LEASE,
+    identity: `${hostname()}-${process.pid}`, leaseDurationMs: settings.leaseDurationMs, logger, registry: deps.registry,
+  });
+  // Only the Lease holder writes: the reconciler, the node mirror and the event copier stop when it
+  // loses the Lease and start again if it wins it back.
+  elector.onStartedLeading(async () => {
+    logger.info('this replica holds the Lease: reconciling');
+    try {
+      await nodes.start();
+      events.start();
+    } catch (err) {
+      logger.error({ err }, 'starting the node mirror failed; reconciling without it');
+    }
+    reconciler.setLeading(true);
+  });
+  elector.onStoppedLeading(async () => {
+    logger.warn('this replica no longer holds the Lease: reconciling stops');
+    reconciler.setLeading(false);
+    await Promise.allSettled([nodes.stop(), events.stop()]);
+  });
+  elector.start();
+
+  return {
+    settings, translator: tr, podSync, reconciler, webhook, virtual, host,
+    async ready() {
+      if (!cachesSynced) return 'sync caches are filling';
+      return undefined;
+    },
+    setServingCert(pair) {
+      webhook.setServingCert(pair);
+    },
+    async close() {
+      await elector.stop();
+      reconciler.setLeading(false);
+      await webhook.close();
+      await Promise.allSettled([reconciler.stop(), facts.stop(), refs.stop(), nodes.stop(), events.stop()]);
+      vt.close();
+      ht.close();
+    },
+  };
+}
+
+export const RECONCILER_LEASE = 'vcnet-reconciler';
+
+const SA_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/** Running in a pod with a service account: an empty `vcnet.host.kubeconfig` means "this cluster". */
+function isInCluster(): boolean {
+  return (process.env['KUBERNETES_SERVICE_HOST'] ?? '') !== '' && existsSync(SA_TOKEN);
+}
+
+function inClusterKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromCluster();
+  return kc;
+}
+
+/** The dry-run pod whose admission proves the webhook configuration is live. */
+const PROBE_POD = 'vcnet-webhook-probe';
