@@ -57,6 +57,7 @@ export class PodReconciler {
   readonly hPods: Informer<Pod>;
   readonly #o: PodReconcilerOptions;
   readonly #queue: WorkQueue;
+  readonly #tokenQueue: WorkQueue;
   readonly #log: Logger;
   /** When the host change a key is queued for was seen, for the status-lag metric. */
   readonly #seenAt = new Map<string, number>();
@@ -75,6 +76,7 @@ export class PodReconciler {
       labelSelector: `${MANAGED_BY}=${opts.tr.markerValue()}`,
     }, opts.logger);
     this.#queue = new WorkQueue((key) => this.#reconcile(key), opts.concurrency ?? 8);
+    this.#tokenQueue = new WorkQueue((key) => this.#rebindTokens(key), 2);
 
     const onVirtual = (p: Pod): void => { if (!SYSTEM_NAMESPACES.has(p.metadata.namespace ?? '')) this.#queue.add(virtualKey(p)); };
     this.vPods.reflector.on('add', onVirtual);
@@ -111,6 +113,7 @@ export class PodReconciler {
     clearTimeout(this.#nodesTimer);
     clearTimeout(this.#collectTimer);
     this.#queue.stop();
+    this.#tokenQueue.stop();
     await Promise.all([this.vPods.stop(), this.hPods.stop()]);
   }
 
@@ -136,8 +139,9 @@ export class PodReconciler {
   }
 
   /** Resolves when no reconcile is queued or running (tests and benchmarks). */
-  idle(): Promise<void> {
-    return this.#queue.idle();
+  async idle(): Promise<void> {
+    await this.#queue.idle();
+    await this.#tokenQueue.idle();
   }
 
   #keyOfHost(p: Pod): string {
@@ -255,10 +259,14 @@ export class PodReconciler {
     if (hPod.spec.nodeName && !vPod.spec.nodeName) {
       await this.#o.nodes?.ensureNode(hPod.spec.nodeName);
       await this.#bind(vPod, hPod.spec.nodeName);
-      // The binding changed the virtual pod; its watch event brings the rest (status) right after.
+      // The binding changed the virtual pod, so a status write from this (older) copy would only
+      // conflict: the binding's watch event queues the pod again, and the status goes then.
+      if (hostSeenAt !== undefined) this.#seenAt.set(key, hostSeenAt);
+      return;
     }
     await this.#writeStatus(vPod, hPod, hostSeenAt);
-    if (hPod.metadata.annotations?.[TOKENS_ANNOTATION] === 'bootstrap') await this.#bindTokens(vPod, hPod, log);
+    // Off the status path: a TokenRequest and a host write that status updates must not wait for.
+    if (hPod.metadata.annotations?.[TOKENS_ANNOTATION] === 'bootstrap') this.#tokenQueue.add(key);
     const drift = podUpdateToHost(this.#o.tr, undefined, vPod, hPod, this.#o.podOptions, this.#o.facts.namespaceLabels(ns));
     if (drift !== undefined) {
       log.info('host pod drifted from the virtual pod: repairing');
@@ -304,6 +312,24 @@ export class PodReconciler {
       // Already bound (a retry after a lost answer): the watch shows the node.
       if (isConflict(err)) return;
       throw err;
+    }
+  }
+
+  /** Replaces a host pod's bootstrap tokens by tokens bound to its virtual pod (docs/pods.md). */
+  async #rebindTokens(key: string): Promise<void> {
+    if (!this.#leading) return;
+    const slash = key.indexOf('/');
+    const ns = key.slice(0, slash);
+    const name = key.slice(slash + 1);
+    const vPod = this.vPods.get(ns, name);
+    const hPod = this.hPods.get(this.#o.tr.hostNamespace, this.#o.tr.hostName(name, ns));
+    if (vPod === undefined || hPod === undefined || vPod.metadata.deletionTimestamp !== undefined || hPod.metadata.deletionTimestamp !== undefined) return;
+    if (hPod.metadata.annotations?.[TOKENS_ANNOTATION] !== 'bootstrap' || hPod.metadata.annotations?.[POD_UID] !== vPod.metadata.uid) return;
+    try {
+      await this.#bindTokens(vPod, hPod, this.#log.child({ virtual: key }));
+    } catch (err) {
+      this.#log.warn({ err, key }, 'binding the service-account tokens to the virtual pod failed; retrying');
+      this.#tokenQueue.addAfter(key, 2000);
     }
   }
 
