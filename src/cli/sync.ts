@@ -61,7 +61,8 @@ export async function startSync(config: VcnetConfig, deps: { serving: KeyPair; c
     },
   });
   const reconciler = new PodReconciler({ tr, settings, podOptions, sync: podSync, refs, facts, virtual: vSide, host: hSide, nodes, metrics, logger });
-  const events = new EventSync({
+  // An EventSync runs once; each term as leader gets a new one.
+  const newEventSync = (): EventSync => new EventSync({
     virtual, host, hostKubeConfig: hostKc, hostNamespace: settings.hostNamespace, logger, registry: deps.registry,
     lookup: (hostPodName: string) => {
       const hPod = reconciler.hPods.get(settings.hostNamespace, hostPodName) as Pod | undefined;
@@ -70,8 +71,9 @@ export async function startSync(config: VcnetConfig, deps: { serving: KeyPair; c
       return { name: ann[POD_NAME], namespace: ann[POD_NAMESPACE], uid: ann[POD_UID] ?? '', ...(hPod?.metadata.uid ? { hostUid: hPod.metadata.uid } : {}) };
     },
   });
+  let events: EventSync | undefined;
 
-  reconciler.hPods.reflector.on('add', (p) => { if (p.metadata.name) events.requeuePod(p.metadata.name); });
+  reconciler.hPods.reflector.on('add', (p) => { if (p.metadata.name) events?.requeuePod(p.metadata.name); });
 
   let cachesSynced = false;
   const started = Date.now();
@@ -118,7 +120,7 @@ export async function startSync(config: VcnetConfig, deps: { serving: KeyPair; c
     logger.info('this replica holds the Lease: reconciling');
     try {
       await nodes.start();
-      events.start();
+      events = newEventSync().start();
     } catch (err) {
       logger.error({ err }, 'starting the node mirror failed; reconciling without it');
     }
@@ -127,7 +129,9 @@ export async function startSync(config: VcnetConfig, deps: { serving: KeyPair; c
   elector.onStoppedLeading(async () => {
     logger.warn('this replica no longer holds the Lease: reconciling stops');
     reconciler.setLeading(false);
-    await Promise.allSettled([nodes.stop(), events.stop()]);
+    const stopping = events;
+    events = undefined;
+    await Promise.allSettled([nodes.stop(), stopping?.stop()]);
   });
   elector.start();
 
@@ -144,9 +148,10 @@ export async function startSync(config: VcnetConfig, deps: { serving: KeyPair; c
       await elector.stop();
       reconciler.setLeading(false);
       await webhook.close();
-      await Promise.allSettled([reconciler.stop(), facts.stop(), refs.stop(), nodes.stop(), events.stop()]);
+      // Connections first, so that nothing in flight holds up the stops below.
       vt.close();
       ht.close();
+      await Promise.allSettled([reconciler.stop(), facts.stop(), refs.stop(), nodes.stop(), events?.stop()]);
     },
   };
 }

@@ -196,9 +196,10 @@ export class EventSync extends EventEmitter<EventSyncEvents> {
     this.#wake?.();
     this.#queue.stop();
     for (const w of this.#syncWaiters.splice(0)) w.reject(new Error('the event sync stopped before it synced'));
+    // Close the connections first: a request in flight would otherwise hold up the end of #run.
+    this.#vTransport.close();
     await this.#reflector.stop();
     await this.#running;
-    this.#vTransport.close();
   }
 
   async #run(): Promise<void> {

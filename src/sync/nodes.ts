@@ -179,12 +179,13 @@ export class NodeMirror extends EventEmitter<NodeMirrorEvents> {
     const reflectors = [this.#hostNodes, this.#virtualNodes];
     this.#hostNodes = undefined;
     this.#virtualNodes = undefined;
-    await Promise.all(reflectors.map((r) => r?.stop()));
-    await Promise.allSettled([...this.#tails.values()]);
+    // Close the connections first: writes in flight end at once instead of holding up the stop.
     this.#vt?.close();
     this.#ht?.close();
     this.#vt = undefined;
     this.#ht = undefined;
+    await Promise.all(reflectors.map((r) => r?.stop()));
+    await Promise.allSettled([...this.#tails.values()]);
   }
 
   /**

@@ -7,6 +7,9 @@ import type { Logger } from '../observability/logger.ts';
 import { webhookPlugin, type WebhookHook } from './plugin.ts';
 import { statusOf } from '../errors.ts';
 
+/** How long close() lets admission answers in flight finish before it cuts the connections. */
+const CLOSE_GRACE_MS = 2000;
+
 export interface WebhookServerOptions {
   host: string;
   /** 0 picks a free port. */
@@ -53,6 +56,16 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     setServingCert(pair) {
       app.server.setSecureContext(tls(pair));
     },
-    close: () => app.close(),
+    async close() {
+      // The API server keeps its connections to the webhook alive (keepAliveTimeout above), and a
+      // connection it is about to reuse does not count as idle: give answers in flight a moment,
+      // then cut what is left instead of waiting out the keep-alive.
+      const cut = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(cut);
+      }
+    },
   };
 }

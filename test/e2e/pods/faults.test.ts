@@ -74,3 +74,20 @@ t.test('vcnet killed during a rollout and restarted: exactly one host pod per vi
   for (const p of pods) t.equal(twins.get(p.metadata.uid ?? '')?.length, 1, `${p.metadata.name} has exactly one host pod`);
   t.equal(settled.hostPods.length, 8, 'no orphan host pods');
 });
+
+t.test('SIGTERM while pods are being created: vcnet stops within the default grace period and hands the Lease over', async (t) => {
+  const vc = await startTestVcluster(t, { sync: fast });
+  t.equal((await kubectl(vc.kubeconfig, ['create', 'namespace', 'app'])).code, 0);
+  t.equal((await kubectl(vc.kubeconfig, ['create', 'deployment', 'web', '--image=nginx', '--replicas=40', '-n', 'app'])).code, 0);
+  await waitFor('the rollout to be under way', async () => (await listPods(vc.virtualKubeconfig, 'app', 'app=web')).length >= 5, 30_000);
+  const proc = vc.vcnet();
+  t.ok(proc, 'vcnet runs');
+  if (proc === undefined) return;
+  proc.child.kill('SIGTERM');
+  // Kubernetes' default terminationGracePeriodSeconds: a vcnet slower than this would be SIGKILLed.
+  const exited = await Promise.race([proc.exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 30_000))]);
+  t.ok(exited, 'vcnet exited after SIGTERM');
+  t.equal(proc.exit?.code, 0, 'with status 0');
+  const lease = await getJson<{ spec?: { holderIdentity?: string } }>(env.hostKubeconfig, ['lease', 'vcnet-reconciler', '-n', vc.hostNamespace]);
+  t.equal(lease?.spec?.holderIdentity ?? '', '', 'the Lease is released, so a successor takes over at once');
+});
