@@ -55,7 +55,7 @@ export const Errors = Object.freeze({
   VCN_ERR_SYNC_NOT_READY: define('VCN_ERR_SYNC_NOT_READY', 503, 'ServiceUnavailable',
     'vcnet cannot sync %s to the host yet: %s'),
   VCN_ERR_SYNC_HOST_UNAVAILABLE: define('VCN_ERR_SYNC_HOST_UNAVAILABLE', 503, 'ServiceUnavailable',
-    'the host cluster is unavailable, so %s was not created there and is refused; nothing was changed (%s)'),
+    'the host cluster is unavailable, so the write of %s could not be applied there and is refused; nothing was changed (%s)'),
   VCN_ERR_SYNC_HOST_CONFLICT: define('VCN_ERR_SYNC_HOST_CONFLICT', 409, 'AlreadyExists',
     'the host namespace already holds %s, which vcnet does not manage for this virtual cluster (%s); vcnet leaves it alone'),
   VCN_ERR_SYNC_HOST_TERMINATING: define('VCN_ERR_SYNC_HOST_TERMINATING', 409, 'Conflict',

@@ -259,10 +259,9 @@ export class PodSync {
     if (err instanceof VcnetError || err instanceof HostRefusal) return err;
     const status = toApiStatus(err);
     const what = `pod ${podRef(vPod)}`;
-    if (status.code >= 500 || status.code === 0 || status.details?.causes?.some((c) => c.reason === 'ECONNREFUSED')) {
-      if (status.code === 503 || status.code === 504 || status.code === 502 || status.retryable) {
-        return new VcnetError('VCN_ERR_SYNC_HOST_UNAVAILABLE', [what, status.message], { cause: err });
-      }
+    // Unreachable, timed out or overloaded (network failures are classified 503/504 by toApiStatus).
+    if (status.code === 502 || status.code === 503 || status.code === 504) {
+      return new VcnetError('VCN_ERR_SYNC_HOST_UNAVAILABLE', [what, status.message], { cause: err });
     }
     const mapping: NameMapping = {
       host: { name: hName, namespace: this.#o.tr.hostNamespace },
