@@ -15,7 +15,7 @@
 import { isConflict, isNotFound, KubeApiError, type KubeTransport } from '../kube/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import {
-  hostPodReferences, KINDS, MANAGED_BY, notManagedReason, podStatusToVirtual, podUpdateToHost, POD_NAME, POD_NAMESPACE,
+  hostPodReferences, KINDS, MANAGED_BY, notManagedReason, podConditionsToHost, podStatusToVirtual, podUpdateToHost, POD_NAME, POD_NAMESPACE,
   POD_UID, type Pod, type PodTranslateOptions, type Translator,
 } from '../translate/index.ts';
 import { Informer } from './informers.ts';
@@ -265,6 +265,7 @@ export class PodReconciler {
       return;
     }
     await this.#writeStatus(vPod, hPod, hostSeenAt);
+    await this.#writeHostConditions(vPod, hPod);
     // Off the status path: a TokenRequest and a host write that status updates must not wait for.
     if (hPod.metadata.annotations?.[TOKENS_ANNOTATION] === 'bootstrap') this.#tokenQueue.add(key);
     const drift = podUpdateToHost(this.#o.tr, undefined, vPod, hPod, this.#o.podOptions, this.#o.facts.namespaceLabels(ns));
@@ -297,6 +298,17 @@ export class PodReconciler {
     const path = `/api/v1/namespaces/${vPod.metadata.namespace}/pods/${vPod.metadata.name}/status`;
     await this.#o.virtual.transport.request('PUT', path, { body: { ...vPod, status } });
     if (hostSeenAt !== undefined) this.#o.metrics?.statusLag.observe((performance.now() - hostSeenAt) / 1000);
+  }
+
+  /**
+   * Custom conditions set inside the virtual cluster (readiness gates) go to the host pod, whose
+   * kubelet counts them for Ready (§2.3: conditions are merged both ways).
+   */
+  async #writeHostConditions(vPod: Pod, hPod: Pod): Promise<void> {
+    const conditions = podConditionsToHost(vPod, hPod);
+    if (conditions === undefined) return;
+    const path = `/api/v1/namespaces/${this.#o.tr.hostNamespace}/pods/${hPod.metadata.name}/status`;
+    await this.#o.host.transport.request('PUT', path, { body: { ...hPod, status: { ...hPod.status, conditions } } });
   }
 
   async #bind(vPod: Pod, nodeName: string): Promise<void> {

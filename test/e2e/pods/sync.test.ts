@@ -249,3 +249,21 @@ t.test('dry run: nothing is created on either side', async (t) => {
   t.equal(await getJson(proxy, ['pod', 'dry', '-n', ns]), undefined);
   t.equal(await hostPod(ns, 'dry'), undefined);
 });
+
+t.test('a readiness gate set inside the virtual cluster reaches the host pod', async (t) => {
+  const ns = await namespace(t, 'gate');
+  const gate = 'example.com/feature-ready';
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'gated' }, spec: { readinessGates: [{ conditionType: gate }], containers: [{ name: 'c', image: 'busybox' }] } };
+  t.equal((await kubectl(proxy, ['create', '-n', ns, '-f', '-'], { input: JSON.stringify(pod) })).code, 0);
+  await waitFor('the pod Running', async () => (await getJson<Pod>(proxy, ['pod', 'gated', '-n', ns]))?.status?.phase === 'Running', 60_000);
+  const patch = { status: { conditions: [{ type: gate, status: 'True', lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }] } };
+  const r = await kubectl(proxy, ['patch', 'pod', 'gated', '-n', ns, '--subresource=status', '--type=strategic', '-p', JSON.stringify(patch)]);
+  t.equal(r.code, 0, r.stderr);
+  const h = await waitFor('the condition on the host pod', async () => {
+    const p = await hostPod(ns, 'gated');
+    return p?.status?.conditions?.some((c) => c.type === gate && c.status === 'True') ? p : undefined;
+  });
+  t.ok(h.status?.conditions?.some((c) => c.type === 'Ready'), 'the host keeps its own conditions');
+  const v = await getJson<Pod>(proxy, ['pod', 'gated', '-n', ns]);
+  t.ok(v?.status?.conditions?.some((c) => c.type === gate && c.status === 'True'), 'and the virtual pod keeps the gate');
+});
