@@ -13,7 +13,7 @@ import {
   EventSync, LeaderElector, NodeMirror, PodFactsSource, PodReconciler, PodSync, ReferenceSync, SyncMetrics,
   podTranslateOptionsFromConfig, syncSettingsFromConfig, type SyncSettings,
 } from '../sync/index.ts';
-import { POD_NAME, POD_NAMESPACE, POD_UID, Translator, type Pod } from '../translate/index.ts';
+import { Translator, virtualPodOf } from '../translate/index.ts';
 import { podSyncHook, podWebhookSpec, registerWebhooks, startWebhookServer, type WebhookServer } from '../webhook/index.ts';
 
 export interface SyncRuntime {
@@ -65,10 +65,9 @@ export async function startSync(config: VcnetConfig, deps: { serving: KeyPair; c
   const newEventSync = (): EventSync => new EventSync({
     virtual, host, hostKubeConfig: hostKc, hostNamespace: settings.hostNamespace, logger, registry: deps.registry,
     lookup: (hostPodName: string) => {
-      const hPod = reconciler.hPods.get(settings.hostNamespace, hostPodName) as Pod | undefined;
-      const ann = hPod?.metadata.annotations;
-      if (ann?.[POD_NAME] === undefined || ann[POD_NAMESPACE] === undefined) return undefined;
-      return { name: ann[POD_NAME], namespace: ann[POD_NAMESPACE], uid: ann[POD_UID] ?? '', ...(hPod?.metadata.uid ? { hostUid: hPod.metadata.uid } : {}) };
+      const hPod = reconciler.hPods.get(settings.hostNamespace, hostPodName);
+      const v = hPod === undefined ? undefined : virtualPodOf(tr, hPod);
+      return v === undefined ? undefined : { ...v, ...(hPod?.metadata.uid ? { hostUid: hPod.metadata.uid } : {}) };
     },
   });
   let events: EventSync | undefined;

@@ -6,7 +6,7 @@ import { VcnetError } from '../errors.ts';
 import { isAlreadyExists, isConflict, isNotFound, KubeApiError, toApiStatus, type KubeTransport } from '../kube/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import {
-  ephemeralContainerToHost, KINDS, notManagedReason, podToHost, podUpdateToHost, POD_UID, serviceAccountTokenRequests,
+  ephemeralContainerToHost, hostMarkerLabels, KINDS, notManagedReason, podToHost, podUpdateToHost, POD_UID, serviceAccountTokenRequests,
   toVirtualMessage, type NameMapping, type Pod, type PodTranslateOptions, type Translator,
 } from '../translate/index.ts';
 import type { PodFactsSource } from './facts.ts';
@@ -99,7 +99,7 @@ export class PodSync {
     const query = opts.dryRun ? { dryRun: 'All' } : {};
     const signal = opts.signal ? { signal: opts.signal } : {};
     await this.#refused(vPod, () => this.#o.refs.ensure(desired.references, opts));
-    if (desired.tokenSecret !== undefined) await this.#refused(vPod, () => this.#writeTokenSecret(desired.tokenSecret!, opts));
+    if (desired.tokenSecret !== undefined) await this.#refused(vPod, () => this.#writeTokenSecret(desired.tokenSecret!, vPod.metadata.namespace ?? '', opts));
     try {
       await this.#o.host.request('POST', this.#path(), { query, body: desired.hPod, ...signal });
     } catch (err) {
@@ -126,10 +126,10 @@ export class PodSync {
     throw new VcnetError('VCN_ERR_SYNC_HOST_TERMINATING', ['pod']);
   }
 
-  async #writeTokenSecret(secret: { name: string; namespace: string; stringData: Readonly<Record<string, string>> }, opts: WriteOptions): Promise<void> {
+  async #writeTokenSecret(secret: { name: string; namespace: string; stringData: Readonly<Record<string, string>> }, vNamespace: string, opts: WriteOptions): Promise<void> {
     const body = {
       apiVersion: 'v1', kind: 'Secret',
-      metadata: { name: secret.name, namespace: secret.namespace, labels: { 'vcluster.loft.sh/managed-by': this.#o.tr.vcluster } },
+      metadata: { name: secret.name, namespace: secret.namespace, labels: hostMarkerLabels(this.#o.tr, vNamespace) },
       stringData: secret.stringData,
     };
     const query = opts.dryRun ? { dryRun: 'All' } : {};

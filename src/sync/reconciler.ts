@@ -15,8 +15,8 @@
 import { isConflict, isNotFound, KubeApiError, type KubeTransport } from '../kube/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import {
-  hostPodReferences, KINDS, MANAGED_BY, notManagedReason, podConditionsToHost, podStatusToVirtual, podUpdateToHost, POD_NAME, POD_NAMESPACE,
-  POD_UID, type Pod, type PodTranslateOptions, type Translator,
+  hostPodReferences, KINDS, MANAGED_BY, notManagedReason, podConditionsToHost, podStatusToVirtual, podUpdateToHost, POD_TOKEN_PREFIX,
+  POD_UID, virtualPodOf, type Pod, type PodTranslateOptions, type Translator,
 } from '../translate/index.ts';
 import { Informer } from './informers.ts';
 import type { PodFactsSource } from './facts.ts';
@@ -145,12 +145,10 @@ export class PodReconciler {
   }
 
   #keyOfHost(p: Pod): string {
-    const ann = p.metadata.annotations ?? {};
-    const ns = ann[POD_NAMESPACE] ?? '';
-    const name = ann[POD_NAME] ?? '';
-    if (ns !== '' && name !== '' && this.#o.tr.hostName(name, ns) === p.metadata.name) return `${ns}/${name}`;
-    return `${HOST_KEY}${p.metadata.name ?? ''}`;
+    const v = virtualPodOf(this.#o.tr, p);
+    return v === undefined ? `${HOST_KEY}${p.metadata.name ?? ''}` : `${v.namespace}/${v.name}`;
   }
+
 
   /** After a host pod went away, its ConfigMaps and Secrets may be unreferenced: collect them soon. */
   #scheduleCollect(): void {
@@ -349,7 +347,7 @@ export class PodReconciler {
     const desired = await this.#o.sync.desired(vPod, { boundTokens: true });
     const want = desired.hPod.metadata.annotations ?? {};
     const patch: Record<string, string> = {};
-    for (const [k, v] of Object.entries(want)) if (k.startsWith('vcluster.loft.sh/token-') || k === TOKENS_ANNOTATION) patch[k] = v;
+    for (const [k, v] of Object.entries(want)) if (k.startsWith(POD_TOKEN_PREFIX) || k === TOKENS_ANNOTATION) patch[k] = v;
     const path = `/api/v1/namespaces/${this.#o.tr.hostNamespace}/pods/${hPod.metadata.name}`;
     await this.#o.host.transport.request('PATCH', path, {
       body: { metadata: { annotations: patch, resourceVersion: hPod.metadata.resourceVersion } },

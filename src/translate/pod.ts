@@ -88,6 +88,18 @@ export function isPodOwnedAnnotation(key: string): boolean {
   return key.startsWith(POD_TOKEN_PREFIX) || POD_OWNED_ANNOTATIONS.includes(key);
 }
 
+/**
+ * The virtual pod a host pod stands for, read from the annotations podToHost wrote, or undefined
+ * when they are missing or do not translate back to the host pod's own name (edited by hand).
+ */
+export function virtualPodOf(tr: Translator, hPod: Pick<Pod, 'metadata'>): { name: string; namespace: string; uid: string } | undefined {
+  const ann = hPod.metadata.annotations ?? {};
+  const name = ann[POD_NAME] ?? '';
+  const namespace = ann[POD_NAMESPACE] ?? '';
+  if (name === '' || namespace === '' || tr.hostName(name, namespace) !== hPod.metadata.name) return undefined;
+  return { name, namespace, uid: ann[POD_UID] ?? '' };
+}
+
 /** Owner kinds whose pods get `vcluster.loft.sh/owner-set-kind`, by apiVersion. */
 const OWNER_SET_KINDS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
   ['apps/v1', new Set(['DaemonSet', 'ReplicaSet', 'StatefulSet'])],

@@ -8,12 +8,13 @@ import {
   type V1MutatingWebhookConfiguration, type V1RuleWithOperations, type V1ValidatingWebhookConfiguration,
 } from '@kubernetes/client-node';
 import { isAlreadyExists, isConflict, isNotFound, toApiStatus } from '../kube/index.ts';
+import { SYSTEM_NAMESPACES as SYNC_SYSTEM_NAMESPACES } from '../sync/reconciler.ts';
 
 /**
  * Namespaces no vcnet webhook ever sees: if the webhook is down, the controllers that could repair it
  * (and kube-system's own leases) must keep working.
  */
-export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease'];
+export const SYSTEM_NAMESPACES: readonly string[] = [...SYNC_SYSTEM_NAMESPACES];
 const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
 /**

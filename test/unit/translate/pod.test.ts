@@ -1,6 +1,6 @@
 import t from 'tap';
 import {
-  ephemeralContainerToHost, isPodOwnedAnnotation, podToHost, podTranslateOptions,
+  ephemeralContainerToHost, isPodOwnedAnnotation, podToHost, podTranslateOptions, virtualPodOf,
 } from '../../../src/translate/pod.ts';
 import {
   deepFreeze, H_RELEASE, loadPod, NS_METADATA_NAME, NS_TEAM, podFacts, runPodCases, tr, virtualPod, type PodCase,
@@ -376,4 +376,13 @@ t.test('ephemeral containers (kubectl debug)', async (t) => {
     const one = ephemeralContainerToHost(tr, vPod, debug, podFacts(), podTranslateOptions());
     t.strictSame(whole.hPod.spec.ephemeralContainers, [one.hContainer]);
   });
+});
+
+t.test('virtualPodOf reads the virtual pod back from a host pod, and refuses inconsistent annotations', async (t) => {
+  const vPod = virtualPod();
+  const hPod = podToHost(tr, vPod, podFacts(), podTranslateOptions()).hPod;
+  t.strictSame(virtualPodOf(tr, hPod), { name: vPod.metadata.name, namespace: vPod.metadata.namespace, uid: vPod.metadata.uid });
+  const renamed = { metadata: { ...hPod.metadata, name: 'other-x-shop-x-my-vcluster' } };
+  t.equal(virtualPodOf(tr, renamed), undefined, 'annotations that do not translate to the name');
+  t.equal(virtualPodOf(tr, { metadata: { name: hPod.metadata.name } }), undefined, 'no annotations');
 });
