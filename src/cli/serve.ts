@@ -19,7 +19,7 @@ export interface Serving {
   readonly rotator: CertRotator;
   readonly ca: KeyPair;
   readonly logger: Logger;
-  /** The pod sync engine, webhook and reconciler; undefined when `sync.toHost.pods.enabled` is false. */
+  /** The sync engines, webhooks and reconcilers; undefined when neither pods nor services are synced. */
   readonly sync: SyncRuntime | undefined;
   close(graceMs?: number): Promise<void>;
 }
@@ -89,7 +89,7 @@ export async function serve(config: VcnetConfig, opts: ServeOptions = {}): Promi
   metrics.certExpiry.set({ certificate: SERVING_CA }, certInfo(ca.certPem).notAfter.getTime() / 1000);
 
   // Sync first: by the time the proxy takes traffic, pod writes already reach the host.
-  const sync = config.sync.toHost.pods.enabled
+  const sync = config.sync.toHost.pods.enabled || config.sync.toHost.services.enabled
     ? await startSync(config, { serving, ca, registry: metrics.registry, logger })
     : undefined;
 

@@ -10,17 +10,22 @@ import type { VcnetConfig } from '../config/index.ts';
 import { KubeTransport, kubeClients, loadKubeConfig, type KubeClients } from '../kube/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import {
-  EventSync, LeaderElector, NodeMirror, PodFactsSource, PodReconciler, PodSync, ReferenceSync, SyncMetrics,
-  podTranslateOptionsFromConfig, syncSettingsFromConfig, type SyncSettings,
+  EventSync, LeaderElector, NodeMirror, PodFactsSource, PodReconciler, PodSync, ReferenceSync, ServiceReconciler, ServiceSync,
+  SyncMetrics, podTranslateOptionsFromConfig, syncSettingsFromConfig, type SyncSettings,
 } from '../sync/index.ts';
 import { Translator, virtualPodOf } from '../translate/index.ts';
-import { podSyncHook, podWebhookSpec, registerWebhooks, startWebhookServer, type WebhookServer } from '../webhook/index.ts';
+import {
+  podSyncHook, podWebhookSpec, registerWebhooks, serviceSyncHook, serviceWebhookSpec, startWebhookServer, unregisterWebhooks,
+  type AdmissionRequest, type HookContext, type MutatingHook, type ValidatingDecision, type ValidatingHook, type WebhookServer,
+} from '../webhook/index.ts';
 
 export interface SyncRuntime {
   readonly settings: SyncSettings;
   readonly translator: Translator;
   readonly podSync: PodSync;
   readonly reconciler: PodReconciler;
+  readonly serviceSync: ServiceSync;
+  readonly services: ServiceReconciler;
   readonly webhook: WebhookServer;
   readonly virtual: KubeClients;
   readonly host: KubeClients;
@@ -61,6 +66,8 @@ export async function startSync(config: VcnetConfig, deps: { serving: KeyPair; c
     },
   });
   const reconciler = new PodReconciler({ tr, settings, podOptions, sync: podSync, refs, facts, virtual: vSide, host: hSide, nodes, metrics, logger });
+  const serviceSync = new ServiceSync({ tr, host: ht, virtual: vt, logger });
+  const services = new ServiceReconciler({ tr, settings, sync: serviceSync, facts, virtual: vSide, host: hSide, metrics, logger });
   // An EventSync runs once; each term as leader gets a new one.
   const newEventSync = (): EventSync => new EventSync({
     virtual, host, hostKubeConfig: hostKc, hostNamespace: settings.hostNamespace, logger, registry: deps.registry,
@@ -76,36 +83,51 @@ export async function startSync(config: VcnetConfig, deps: { serving: KeyPair; c
 
   let cachesSynced = false;
   const started = Date.now();
-  await Promise.all([facts.start(), refs.start(), reconciler.start()]);
+  const podsOn = settings.pods.enabled;
+  const servicesOn = settings.services.enabled;
+  await Promise.all([facts.start(), refs.start(), ...(podsOn ? [reconciler.start()] : []), ...(servicesOn ? [services.start()] : [])]);
   cachesSynced = true;
   logger.info({ ms: Date.now() - started }, 'sync caches filled');
 
-  // The webhook: served first, then registered, so the API server never calls a closed port.
-  let probes = 0;
-  const hook = podSyncHook(podSync, metrics);
-  const probeHook = { ...hook, handler: async (...args: Parameters<typeof hook.handler>) => { if (args[0].dryRun === true && args[0].namespace === 'default' && args[0].name === PROBE_POD) { probes++; return { kind: 'allow' as const }; } return hook.handler(...args); } };
+  // The webhooks: served first, then registered, so the API server never calls a closed port. Each
+  // configuration is live once a dry run of its probe object reaches its hook.
+  const probes = { pods: 0, services: 0 };
+  const podHook = withProbe(podSyncHook(podSync, metrics), () => probes.pods++);
+  const serviceHook = withProbe(serviceSyncHook(serviceSync, metrics), () => probes.services++);
   const webhook = await startWebhookServer({
     host: config.vcnet.webhook.bindAddress, port: config.vcnet.webhook.port, servingCert: deps.serving,
-    logger, registry: deps.registry, hooks: [probeHook],
+    logger, registry: deps.registry, hooks: [...(podsOn ? [podHook] : []), ...(servicesOn ? [serviceHook] : [])],
   });
-  const registered = await registerWebhooks(virtualKc, {
-    type: 'validating',
+  const hookOptions = { failurePolicy: config.vcnet.webhook.failurePolicy, timeoutSeconds: config.vcnet.webhook.timeoutSeconds };
+  const registration = {
     name: `vcnet-${settings.vcluster}`,
     endpoint: { url: config.vcnet.webhook.url === '' ? webhook.url : config.vcnet.webhook.url },
     caBundle: deps.ca.certPem,
     labels: { 'app.kubernetes.io/managed-by': 'vcnet' },
-    webhooks: [podWebhookSpec({ failurePolicy: config.vcnet.webhook.failurePolicy, timeoutSeconds: config.vcnet.webhook.timeoutSeconds })],
-  });
+  };
+  const [validating, mutating] = await Promise.all([
+    podsOn
+      ? registerWebhooks(virtualKc, { ...registration, type: 'validating', webhooks: [podWebhookSpec(hookOptions)] })
+      : unregisterWebhooks(virtualKc, 'validating', registration.name).then(() => undefined),
+    servicesOn
+      ? registerWebhooks(virtualKc, { ...registration, type: 'mutating', webhooks: [serviceWebhookSpec(hookOptions)] })
+      : unregisterWebhooks(virtualKc, 'mutating', registration.name).then(() => undefined),
+  ]);
   // The API server picks configurations up through an informer: wait until a dry run reaches us.
-  await registered.waitUntilLive(async () => {
-    const before = probes;
-    await vt.request('POST', '/api/v1/namespaces/default/pods', {
-      query: { dryRun: 'All' },
-      body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: PROBE_POD }, spec: { containers: [{ name: 'probe', image: 'probe' }] } },
-    }).catch(() => undefined);
-    return probes > before;
-  }, { timeoutMs: 30_000, intervalMs: 100 });
-  logger.info({ url: webhook.url }, 'pod sync webhook registered on the virtual kube-apiserver');
+  const live = (kind: 'pods' | 'services', body: unknown) => async (): Promise<boolean> => {
+    const before = probes[kind];
+    await vt.request('POST', `/api/v1/namespaces/default/${kind}`, { query: { dryRun: 'All' }, body }).catch(() => undefined);
+    return probes[kind] > before;
+  };
+  await Promise.all([
+    validating?.waitUntilLive(live('pods', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: PROBE }, spec: { containers: [{ name: 'probe', image: 'probe' }] },
+    }), { timeoutMs: 30_000, intervalMs: 100 }),
+    mutating?.waitUntilLive(live('services', {
+      apiVersion: 'v1', kind: 'Service', metadata: { name: PROBE }, spec: { ports: [{ port: 1 }] },
+    }), { timeoutMs: 30_000, intervalMs: 100 }),
+  ]);
+  logger.info({ url: webhook.url }, 'sync webhooks registered on the virtual kube-apiserver');
 
   // One Lease per host namespace (one virtual cluster per host namespace, as with vCluster); its name
   // is fixed so the host Role can grant exactly it (manifests/role.yaml).
@@ -117,17 +139,21 @@ export async function startSync(config: VcnetConfig, deps: { serving: KeyPair; c
   // loses the Lease and start again if it wins it back.
   elector.onStartedLeading(async () => {
     logger.info('this replica holds the Lease: reconciling');
-    try {
-      await nodes.start();
-      events = newEventSync().start();
-    } catch (err) {
-      logger.error({ err }, 'starting the node mirror failed; reconciling without it');
+    if (podsOn) {
+      try {
+        await nodes.start();
+        events = newEventSync().start();
+      } catch (err) {
+        logger.error({ err }, 'starting the node mirror failed; reconciling without it');
+      }
+      reconciler.setLeading(true);
     }
-    reconciler.setLeading(true);
+    if (servicesOn) services.setLeading(true);
   });
   elector.onStoppedLeading(async () => {
     logger.warn('this replica no longer holds the Lease: reconciling stops');
     reconciler.setLeading(false);
+    services.setLeading(false);
     const stopping = events;
     events = undefined;
     await Promise.allSettled([nodes.stop(), stopping?.stop()]);
@@ -135,7 +161,7 @@ export async function startSync(config: VcnetConfig, deps: { serving: KeyPair; c
   elector.start();
 
   return {
-    settings, translator: tr, podSync, reconciler, webhook, virtual, host,
+    settings, translator: tr, podSync, reconciler, serviceSync, services, webhook, virtual, host,
     async ready() {
       if (!cachesSynced) return 'sync caches are filling';
       return undefined;
@@ -146,11 +172,12 @@ export async function startSync(config: VcnetConfig, deps: { serving: KeyPair; c
     async close() {
       await elector.stop();
       reconciler.setLeading(false);
+      services.setLeading(false);
       await webhook.close();
       // Connections first, so that nothing in flight holds up the stops below.
       vt.close();
       ht.close();
-      await Promise.allSettled([reconciler.stop(), facts.stop(), refs.stop(), nodes.stop(), events?.stop()]);
+      await Promise.allSettled([reconciler.stop(), services.stop(), facts.stop(), refs.stop(), nodes.stop(), events?.stop()]);
     },
   };
 }
@@ -170,5 +197,15 @@ function inClusterKubeConfig(): KubeConfig {
   return kc;
 }
 
-/** The dry-run pod whose admission proves the webhook configuration is live. */
-const PROBE_POD = 'vcnet-webhook-probe';
+/** The dry-run pod and Service whose admission proves a webhook configuration is live. */
+const PROBE = 'vcnet-webhook-probe';
+
+/** The hook, answering the dry-run probe object itself (counted) and everything else as before. */
+function withProbe<H extends MutatingHook | ValidatingHook>(hook: H, seen: () => void): H {
+  const handler = hook.handler as (req: AdmissionRequest, ctx: HookContext) => Promise<ValidatingDecision>;
+  const probed = async (req: AdmissionRequest, ctx: HookContext): Promise<ValidatingDecision> => {
+    if (req.dryRun === true && req.namespace === 'default' && req.name === PROBE) { seen(); return { kind: 'allow' }; }
+    return handler(req, ctx);
+  };
+  return { ...hook, handler: probed };
+}

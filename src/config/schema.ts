@@ -140,6 +140,24 @@ export const schema = section('The vcnet configuration.', {
           doc: 'The priorityClassName given to host pods that would otherwise have none; empty gives none.',
         }),
       }),
+      services: section('Services (vcluster-networking.md section 3).', {
+        enabled: boolean({
+          default: true,
+          doc: 'Sync virtual Services to the host namespace, host first: the virtual Service is stored with the ClusterIP and nodePorts the host allocated. `vcnet serve` then requires `vcnet.host.namespace` and `vcnet.host.kubeconfig`.',
+        }),
+      }),
+      endpoints: section('Endpoints of selector-less Services (section 4).', {
+        enabled: boolean({
+          default: true,
+          doc: 'Copy the Endpoints of virtual Services without a selector to the host (the host\'s controllers compute the endpoints of Services with one). Only with `sync.toHost.services.enabled`.',
+        }),
+      }),
+      endpointSlices: section('EndpointSlices of selector-less Services (section 4).', {
+        enabled: boolean({
+          default: true,
+          doc: 'Copy user-made EndpointSlices of virtual Services without a selector to the host, labelled with the host Service\'s name (hashed when long). Only with `sync.toHost.services.enabled`.',
+        }),
+      }),
     }),
     fromHost: section('Host objects mirrored into the virtual cluster.', {
       nodes: section('Host nodes.', {

@@ -28,7 +28,7 @@ export const VCLUSTER_FIELDS: ReadonlySet<string> = new Set([
   'controlPlane.advanced.workloadServiceAccount.labels',
   // sync.toHost (SyncToHost, SyncPods)
   ...[
-    'secrets', 'configMaps', 'ingresses', 'services', 'endpoints', 'endpointSlices', 'networkPolicies',
+    'secrets', 'configMaps', 'ingresses', 'networkPolicies',
     'persistentVolumeClaims', 'persistentVolumes', 'volumeSnapshots', 'volumeSnapshotContents',
     'storageClasses', 'serviceAccounts', 'podDisruptionBudgets', 'priorityClasses', 'customResources',
     'namespaces', 'resourceClaims', 'resourceClaimTemplates', 'gatewayApi',

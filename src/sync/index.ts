@@ -6,6 +6,8 @@
 //   pods.ts        PodSync: create / update / delete / ephemeral containers, applied to the host
 //   reconciler.ts  PodReconciler: status back, binding, deletion both ways, drift, garbage, resync
 //   queue.ts       the work queue the reconcilers run on
+//   services.ts    ServiceSync: host-first create / update / delete of Services
+//   service-reconciler.ts  ServiceReconciler: LB status, drift, garbage, endpoints, default/kubernetes
 //   nodes.ts       NodeMirror: host nodes in the virtual cluster
 //   events.ts      EventSync: host events about synced pods, in the virtual cluster
 //   lease.ts       LeaderElector: one reconciling replica
@@ -20,3 +22,5 @@ export { SyncMetrics } from './metrics.ts';
 export { LeaderElector, type LeaderElectorOptions, type StartedLeadingFn, type StoppedLeadingFn } from './lease.ts';
 export { EventSync, type EventSyncOptions, type VirtualPodRef, type SkipReason, type EventSyncEvents } from './events.ts';
 export { NodeMirror, HostNodeNotFoundError, type NodeMirrorOptions, type NodeMirrorDeps } from './nodes.ts';
+export { ServiceSync, type ServiceSyncOptions, type ServiceWriteOutcome } from './services.ts';
+export { ServiceReconciler, type ServiceReconcilerOptions } from './service-reconciler.ts';

@@ -75,6 +75,8 @@ export interface SyncSettings {
   /** The duration of the reconciler's Lease. */
   leaseDurationMs: number;
   pods: { enabled: boolean };
+  /** Services host first; `endpoints`/`endpointSlices`: copies for selector-less Services (only with services). */
+  services: { enabled: boolean; endpoints: boolean; endpointSlices: boolean };
   nodes: { enabled: boolean; all: boolean; labels: Record<string, string>; clearImageStatus: boolean };
 }
 
@@ -94,13 +96,15 @@ export interface SyncSettingsOptions {
 export function syncSettingsFromConfig(config: VcnetConfig, opts: SyncSettingsOptions = {}): SyncSettings {
   const { host } = config.vcnet;
   const pods = config.sync.toHost.pods;
+  const services = config.sync.toHost.services;
   const nodes = config.sync.fromHost.nodes;
   const missing: string[] = [];
-  if (pods.enabled && host.namespace === '') {
-    missing.push('vcnet.host.namespace: must be set while sync.toHost.pods.enabled is true, to name the host namespace the pods are synced to');
+  const toHost = pods.enabled ? 'sync.toHost.pods.enabled' : services.enabled ? 'sync.toHost.services.enabled' : undefined;
+  if (toHost !== undefined && host.namespace === '') {
+    missing.push(`vcnet.host.namespace: must be set while ${toHost} is true, to name the host namespace the objects are synced to`);
   }
-  if ((pods.enabled || nodes.enabled) && host.kubeconfig === '' && opts.inCluster !== true) {
-    const why = pods.enabled ? 'sync.toHost.pods.enabled' : 'sync.fromHost.nodes.enabled';
+  if ((toHost !== undefined || nodes.enabled) && host.kubeconfig === '' && opts.inCluster !== true) {
+    const why = toHost ?? 'sync.fromHost.nodes.enabled';
     missing.push(`vcnet.host.kubeconfig: must be set while ${why} is true, to reach the host cluster`);
   }
   if (missing.length > 0) throw new VcnetError('VCN_ERR_CONFIG_INVALID', [missing.join('; ')]);
@@ -116,6 +120,11 @@ export function syncSettingsFromConfig(config: VcnetConfig, opts: SyncSettingsOp
     resyncMs: sync.resyncSeconds * 1000,
     leaseDurationMs: sync.leaseDurationSeconds * 1000,
     pods: { enabled: pods.enabled },
+    services: {
+      enabled: services.enabled,
+      endpoints: services.enabled && config.sync.toHost.endpoints.enabled,
+      endpointSlices: services.enabled && config.sync.toHost.endpointSlices.enabled,
+    },
     nodes: { enabled: nodes.enabled, all: nodes.selector.all, labels: { ...nodes.selector.labels }, clearImageStatus: nodes.clearImageStatus },
   };
 }

@@ -14,6 +14,8 @@
 //              object ours?", the trusted host -> virtual reference, the bidirectional merge (§1.3, §1.4).
 //   pod.ts     the pod translation (§2); its parts (env, DNS, hosts, references, options, wire
 //              types) live in pod-*.ts.
+//   service.ts Services (§3): host spec and update body, host allocations back, spec drift, status back.
+//   endpoints.ts Endpoints and EndpointSlices of selector-less Services (§4), default/kubernetes endpoints (§3.3).
 export * from './keys.ts';
 export * from './names.ts';
 export * from './labels.ts';
@@ -24,3 +26,5 @@ export * from './messages.ts';
 export * from './pod-update.ts';
 export * from './event.ts';
 export * from './node.ts';
+export * from './service.ts';
+export * from './endpoints.ts';

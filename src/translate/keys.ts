@@ -111,3 +111,10 @@ export const ENDPOINTSLICE_SKIP_MIRROR = 'endpointslice.kubernetes.io/skip-mirro
 export const LEADER_ANNOTATION = 'control-plane.alpha.kubernetes.io/leader';
 /** Written by Rancher on both sides; never synced, to avoid ping-pong (§3, §5). */
 export const RANCHER_PUBLIC_ENDPOINTS = 'field.cattle.io/publicEndpoints';
+/**
+ * Which controller maintains an EndpointSlice. Each Kubernetes controller only touches slices that
+ * carry its own value, and kube-proxy reads every slice of a Service whatever the value (§4).
+ */
+export const ENDPOINTSLICE_MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
+/** ENDPOINTSLICE_MANAGED_BY value on the EndpointSlices vcnet writes (host copies, virtual default/kubernetes). */
+export const ENDPOINTSLICE_MANAGER_VCNET = 'vcnet.dev';

@@ -16,7 +16,8 @@ export {
 export { webhookMetrics, type WebhookMetrics, type WebhookResult } from './metrics.ts';
 export { startWebhookServer, type WebhookServer, type WebhookServerOptions } from './server.ts';
 export {
-  caBundlePem, registerWebhooks, SYSTEM_NAMESPACES, webhookConfiguration,
+  caBundlePem, registerWebhooks, SYSTEM_NAMESPACES, unregisterWebhooks, webhookConfiguration,
   type RegisteredWebhooks, type WebhookConfigurationSpec, type WebhookEndpoint, type WebhookSpec,
 } from './register.ts';
 export { podSyncHook, podWebhookSpec, POD_HOOK_PATH } from './pods.ts';
+export { serviceSyncHook, serviceWebhookSpec, SERVICE_HOOK_PATH } from './services.ts';

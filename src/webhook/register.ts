@@ -184,6 +184,20 @@ export async function registerWebhooks(kc: KubeConfig, spec: WebhookConfiguratio
   };
 }
 
+/**
+ * Deletes a configuration vcnet no longer serves (a sync turned off since the last start): left in
+ * place, its failurePolicy Fail would refuse every write it matches. Already gone is fine.
+ */
+export async function unregisterWebhooks(kc: KubeConfig, type: 'mutating' | 'validating', name: string): Promise<void> {
+  const api = kc.makeApiClient(AdmissionregistrationV1Api);
+  try {
+    if (type === 'mutating') await api.deleteMutatingWebhookConfiguration({ name });
+    else await api.deleteValidatingWebhookConfiguration({ name });
+  } catch (err) {
+    if (!isNotFound(err)) throw new Error(`cannot delete ${type} webhook configuration "${name}": ${toApiStatus(err).message}`, { cause: err });
+  }
+}
+
 interface Calls {
   create(body: WebhookConfiguration): Promise<WebhookConfiguration>;
   read(name: string): Promise<WebhookConfiguration>;

@@ -38,7 +38,7 @@ export async function startTestProxy(
   const [port, healthPort] = await freePorts(2) as [number, number];
   const config = parseConfig({
     // Proxy only: a second pod sync webhook on the shared virtual cluster would take over its pods.
-    sync: { toHost: { pods: { enabled: false } } },
+    sync: { toHost: { pods: { enabled: false }, services: { enabled: false } } },
     controlPlane: { proxy: { bindAddress: '127.0.0.1', port, extraSANs: opts.extraSANs ?? [] } },
     vcnet: {
       virtual: { kubeconfig: identityKubeconfig },

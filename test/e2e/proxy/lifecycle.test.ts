@@ -39,7 +39,7 @@ t.test('with the upstream down: not ready, and requests get a 503 Status', async
   writeFileSync(kubeconfig, kubeconfigYaml({ name: 'dead', server: `https://127.0.0.1:${deadPort}`, caPem: env.state.virtual.caPem, userName: 'vcnet', user: identity }));
   const config = parseConfig({
     // The proxy alone: its upstream is down on purpose, and the pod sync would not start against it.
-    sync: { toHost: { pods: { enabled: false } } },
+    sync: { toHost: { pods: { enabled: false }, services: { enabled: false } } },
     controlPlane: { proxy: { bindAddress: '127.0.0.1', port } },
     vcnet: {
       virtual: { kubeconfig }, proxy: { clientCAFile: env.state.virtual.caFile },

@@ -108,7 +108,7 @@ t.test('errors of podTranslateOptions come through as VCN_ERR_CONFIG_INVALID', a
   const base = defaultConfig();
   const bad = {
     ...base,
-    sync: { ...base.sync, toHost: { pods: { ...base.sync.toHost.pods, enforceTolerations: ['ok', 'a:b:c'] } } },
+    sync: { ...base.sync, toHost: { ...base.sync.toHost, pods: { ...base.sync.toHost.pods, enforceTolerations: ['ok', 'a:b:c'] } } },
   } as VcnetConfig;
   t.throws(() => podTranslateOptionsFromConfig(bad), {
     name: 'VcnetError',
@@ -202,7 +202,7 @@ t.test('syncSettingsFromConfig', async (t) => {
     t.match(error, {
       code: 'VCN_ERR_CONFIG_INVALID',
       status: 400,
-      message: 'invalid configuration: vcnet.host.namespace: must be set while sync.toHost.pods.enabled is true, to name the host namespace the pods are synced to; ' +
+      message: 'invalid configuration: vcnet.host.namespace: must be set while sync.toHost.pods.enabled is true, to name the host namespace the objects are synced to; ' +
         'vcnet.host.kubeconfig: must be set while sync.toHost.pods.enabled is true, to reach the host cluster',
     });
   });
@@ -212,10 +212,15 @@ t.test('syncSettingsFromConfig', async (t) => {
     { name: 'names only the kubeconfig when the namespace is set', config: { vcnet: { host: { namespace: 'ns' } } }, error: /^invalid configuration: vcnet\.host\.kubeconfig: must be set while sync\.toHost\.pods\.enabled is true[^;]*$/ },
     { name: 'takes in-cluster credentials instead of a kubeconfig', config: { vcnet: { host: { namespace: 'ns' } } }, inCluster: true },
     { name: 'still needs the namespace in-cluster', config: {}, inCluster: true, error: /^invalid configuration: vcnet\.host\.namespace: must be set[^;]*$/ },
-    { name: 'needs neither without pod or node sync', config: { sync: { toHost: { pods: { enabled: false } } } } },
+    { name: 'needs neither without pod, service or node sync', config: { sync: { toHost: { pods: { enabled: false }, services: { enabled: false } } } } },
+    {
+      name: 'needs both for service sync alone',
+      config: { sync: { toHost: { pods: { enabled: false } } } },
+      error: /^invalid configuration: vcnet\.host\.namespace: must be set while sync\.toHost\.services\.enabled is true, to name the host namespace the objects are synced to; vcnet\.host\.kubeconfig: must be set while sync\.toHost\.services\.enabled is true/,
+    },
     {
       name: 'needs the kubeconfig for node sync alone',
-      config: { sync: { toHost: { pods: { enabled: false } }, fromHost: { nodes: { enabled: true } } } },
+      config: { sync: { toHost: { pods: { enabled: false }, services: { enabled: false } }, fromHost: { nodes: { enabled: true } } } },
       error: /^invalid configuration: vcnet\.host\.kubeconfig: must be set while sync\.fromHost\.nodes\.enabled is true, to reach the host cluster$/,
     },
   ];
@@ -226,6 +231,15 @@ t.test('syncSettingsFromConfig', async (t) => {
       else t.throws(run, { code: 'VCN_ERR_CONFIG_INVALID', message: r.error });
     });
   }
+
+  t.test('endpoints and endpoint slices follow services', async (t) => {
+    const on = syncSettingsFromConfig(config({ ...SERVING }));
+    t.same(on.services, { enabled: true, endpoints: true, endpointSlices: true }, 'all on by default, as in vCluster');
+    const off = syncSettingsFromConfig(config({ ...SERVING, sync: { toHost: { services: { enabled: false } } } }));
+    t.same(off.services, { enabled: false, endpoints: false, endpointSlices: false }, 'no endpoint copies without service sync');
+    const noSlices = syncSettingsFromConfig(config({ ...SERVING, sync: { toHost: { endpointSlices: { enabled: false } } } }));
+    t.same(noSlices.services, { enabled: true, endpoints: true, endpointSlices: false });
+  });
 
   t.test('the labels are a copy the caller may keep', async (t) => {
     const c = config({ ...SERVING, sync: { fromHost: { nodes: { enabled: true, selector: { labels: { pool: 'a' } } } } } });

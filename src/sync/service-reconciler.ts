@@ -1,0 +1,455 @@
+// The reconciler for Services, Endpoints and EndpointSlices: everything about them that is not the
+// synchronous write path (§3.2, §3.3 and §4 of /work/shared/reference/vcluster-networking.md).
+//   - load-balancer status (and its clearing when a Service leaves LoadBalancer) host -> virtual
+//   - drift: a host twin changed or deleted out of band is put back as the virtual Service says,
+//     keeping the virtual ClusterIP and nodePorts (vCluster deletes the virtual Service instead)
+//   - garbage: a host twin whose virtual Service is gone, after the orphan grace
+//   - Endpoints and EndpointSlices of selector-less Services -> host copies, whatever the order in
+//     which the Service and its endpoints were created (vCluster #2719), with the hashed host
+//     Service name in `kubernetes.io/service-name` (vCluster #4142)
+//   - the virtual `default/kubernetes`: the ClusterIP of vcnet's host Service and its endpoints, so
+//     clients in host pods reach the virtual API through vcnet (§3.3)
+// Only the Lease holder writes (lease.ts); every replica keeps its caches warm.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { isAlreadyExists, isConflict, isNotFound, KubeApiError, type KubeTransport } from '../kube/index.ts';
+import type { Logger } from '../observability/logger.ts';
+import {
+  endpointSliceDrift, endpointSliceToHost, endpointsDrift, endpointsToHost, hostAllocationsDiffer, isControllerManagedSlice,
+  isKubernetesService, KINDS, kubernetesEndpointsFromHost, kubernetesServiceSpecFromHost, notManagedReason, serviceSpecDrift,
+  serviceStatusToVirtual, serviceToHost, shouldSyncEndpoints, sliceServiceName, statusDiffers, virtualRefOf, withHostAllocations,
+  MANAGED_BY,
+  type EndpointSlice, type Endpoints, type Service, type Translator,
+} from '../translate/index.ts';
+import type { PodFactsSource } from './facts.ts';
+import { Informer } from './informers.ts';
+import type { SyncMetrics } from './metrics.ts';
+import type { SyncSettings } from './options.ts';
+import { WorkQueue } from './queue.ts';
+import { SYSTEM_NAMESPACES } from './reconciler.ts';
+import type { ServiceSync } from './services.ts';
+
+interface Side {
+  readonly kubeConfig: KubeConfig;
+  readonly transport: KubeTransport;
+}
+
+export interface ServiceReconcilerOptions {
+  readonly tr: Translator;
+  readonly settings: SyncSettings;
+  readonly sync: ServiceSync;
+  /** Its virtual and host Service caches are shared with the pod translation. */
+  readonly facts: PodFactsSource;
+  readonly virtual: Side;
+  readonly host: Side;
+  readonly metrics?: SyncMetrics;
+  readonly logger: Logger;
+  readonly concurrency?: number;
+}
+
+const KUBERNETES_KEY = 'kubernetes';
+const SLICE_KEY = 'slice:';
+const API = { discovery: '/apis/discovery.k8s.io/v1', core: '/api/v1' };
+const VCNET_SLICE_MANAGER = 'vcnet.dev';
+
+function key(ns: string, name: string): string {
+  return `${ns}/${name}`;
+}
+
+function split(k: string): [string, string] {
+  const slash = k.indexOf('/');
+  return [k.slice(0, slash), k.slice(slash + 1)];
+}
+
+export class ServiceReconciler {
+  readonly vServices: Informer<Service>;
+  readonly hServices: Informer<Service>;
+  readonly vEndpoints: Informer<Endpoints>;
+  readonly vSlices: Informer<EndpointSlice>;
+  readonly hEndpoints: Informer<Endpoints>;
+  readonly hSlices: Informer<EndpointSlice>;
+  /** The host Endpoints of vcnet's own Service (§3.3): the addresses of `default/kubernetes`. */
+  readonly hKubeEndpoints: Informer<Endpoints>;
+  readonly #o: ServiceReconcilerOptions;
+  readonly #queue: WorkQueue;
+  readonly #log: Logger;
+  readonly #failures = new Map<string, number>();
+  /** `ns/service` → names of the virtual EndpointSlices labelled with that service. */
+  readonly #slicesOf = new Map<string, Set<string>>();
+  #leading = false;
+  #resyncTimer: NodeJS.Timeout | undefined;
+  #warnedNoKubeService = false;
+
+  constructor(opts: ServiceReconcilerOptions) {
+    this.#o = opts;
+    const { tr } = opts;
+    this.#log = opts.logger.child({ component: 'service-reconciler' });
+    this.vServices = opts.facts.services as unknown as Informer<Service>;
+    this.hServices = opts.facts.hostServices as unknown as Informer<Service>;
+    const marker = `${MANAGED_BY}=${tr.markerValue()}`;
+    this.vEndpoints = new Informer<Endpoints>(opts.virtual.kubeConfig, { cluster: 'virtual', resource: { version: 'v1', plural: 'endpoints' } }, opts.logger);
+    this.vSlices = new Informer<EndpointSlice>(opts.virtual.kubeConfig, { cluster: 'virtual', resource: { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices' } }, opts.logger);
+    // The host endpoints controller copies a Service's labels (our marker among them) onto the
+    // Endpoints it makes, so the label alone does not tell ours; notManagedReason does.
+    this.hEndpoints = new Informer<Endpoints>(opts.host.kubeConfig, { cluster: 'host', resource: { version: 'v1', plural: 'endpoints' }, namespace: tr.hostNamespace, labelSelector: marker }, opts.logger);
+    this.hSlices = new Informer<EndpointSlice>(opts.host.kubeConfig, {
+      cluster: 'host', resource: { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices' }, namespace: tr.hostNamespace,
+      labelSelector: `${marker},endpointslice.kubernetes.io/managed-by=${VCNET_SLICE_MANAGER}`,
+    }, opts.logger);
+    this.hKubeEndpoints = new Informer<Endpoints>(opts.host.kubeConfig, {
+      cluster: 'host', resource: { version: 'v1', plural: 'endpoints' }, namespace: tr.hostNamespace, fieldSelector: `metadata.name=${opts.settings.kubeService}`,
+    }, opts.logger);
+    this.#queue = new WorkQueue((k) => this.#reconcile(k), opts.concurrency ?? 8);
+
+    const onVirtual = (o: { metadata: { namespace?: string; name?: string } }): void => this.#enqueueService(o.metadata.namespace ?? '', o.metadata.name ?? '');
+    for (const inf of [this.vServices, this.vEndpoints] as const) {
+      inf.reflector.on('add', onVirtual);
+      inf.reflector.on('update', onVirtual);
+      inf.reflector.on('delete', (_o, old) => onVirtual(old));
+    }
+    const onVSlice = (s: EndpointSlice, removed: boolean): void => {
+      const ns = s.metadata.namespace ?? '';
+      const svc = sliceServiceName(s);
+      if (svc !== undefined) {
+        const set = this.#slicesOf.get(key(ns, svc)) ?? new Set<string>();
+        if (removed) set.delete(s.metadata.name ?? ''); else set.add(s.metadata.name ?? '');
+        if (set.size === 0) this.#slicesOf.delete(key(ns, svc)); else this.#slicesOf.set(key(ns, svc), set);
+      }
+      if (ns === 'default' && svc === 'kubernetes') this.#queue.add(KUBERNETES_KEY);
+      else if (!SYSTEM_NAMESPACES.has(ns)) this.#queue.add(SLICE_KEY + key(ns, s.metadata.name ?? ''));
+    };
+    this.vSlices.reflector.on('add', (s) => onVSlice(s, false));
+    this.vSlices.reflector.on('update', (s) => onVSlice(s, false));
+    this.vSlices.reflector.on('delete', (_s, old) => onVSlice(old, true));
+
+    const onHostService = (s: Service): void => {
+      if (s.metadata.name === opts.settings.kubeService) { this.#queue.add(KUBERNETES_KEY); return; }
+      const v = virtualRefOf(tr, s.metadata, KINDS.Service);
+      if (v !== undefined) this.#enqueueService(v.namespace ?? '', v.name);
+    };
+    this.hServices.reflector.on('add', onHostService);
+    this.hServices.reflector.on('update', onHostService);
+    this.hServices.reflector.on('delete', (_s, old) => onHostService(old));
+    const onHostEndpoints = (e: Endpoints): void => {
+      const v = virtualRefOf(tr, e.metadata, KINDS.Endpoints);
+      if (v !== undefined) this.#enqueueService(v.namespace ?? '', v.name);
+    };
+    this.hEndpoints.reflector.on('update', onHostEndpoints);
+    this.hEndpoints.reflector.on('delete', (_e, old) => onHostEndpoints(old));
+    const onHostSlice = (s: EndpointSlice): void => {
+      const v = virtualRefOf(tr, s.metadata, KINDS.EndpointSlice);
+      if (v !== undefined) this.#queue.add(SLICE_KEY + key(v.namespace ?? '', v.name));
+    };
+    this.hSlices.reflector.on('update', onHostSlice);
+    this.hSlices.reflector.on('delete', (_s, old) => onHostSlice(old));
+    const onKube = (): void => this.#queue.add(KUBERNETES_KEY);
+    this.hKubeEndpoints.reflector.on('add', onKube);
+    this.hKubeEndpoints.reflector.on('update', onKube);
+    this.hKubeEndpoints.reflector.on('delete', onKube);
+  }
+
+  /** Starts the caches it owns (the Service caches belong to the facts source) and waits for them. */
+  async start(): Promise<void> {
+    for (const inf of [this.vEndpoints, this.vSlices, this.hEndpoints, this.hSlices, this.hKubeEndpoints]) inf.start();
+    await Promise.all([this.vEndpoints, this.vSlices, this.hEndpoints, this.hSlices, this.hKubeEndpoints].map((i) => i.synced()));
+    this.#resyncTimer = setInterval(() => this.resync(), this.#o.settings.resyncMs);
+    this.#resyncTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#resyncTimer);
+    this.#queue.stop();
+    await Promise.all([this.vEndpoints, this.vSlices, this.hEndpoints, this.hSlices, this.hKubeEndpoints].map((i) => i.stop()));
+  }
+
+  get leading(): boolean {
+    return this.#leading;
+  }
+
+  setLeading(leading: boolean): void {
+    this.#leading = leading;
+    if (leading) this.resync();
+  }
+
+  /** Queues every Service, endpoints object and slice of both sides. */
+  resync(): void {
+    if (!this.#leading) return;
+    this.#queue.add(KUBERNETES_KEY);
+    for (const s of this.vServices.store.values()) this.#enqueueService(s.metadata.namespace ?? '', s.metadata.name ?? '');
+    for (const e of this.vEndpoints.store.values()) this.#enqueueService(e.metadata.namespace ?? '', e.metadata.name ?? '');
+    for (const s of this.vSlices.store.values()) {
+      if (!SYSTEM_NAMESPACES.has(s.metadata.namespace ?? '')) this.#queue.add(SLICE_KEY + key(s.metadata.namespace ?? '', s.metadata.name ?? ''));
+    }
+    for (const s of this.hServices.store.values()) {
+      const v = virtualRefOf(this.#o.tr, s.metadata, KINDS.Service);
+      if (v !== undefined) this.#enqueueService(v.namespace ?? '', v.name);
+    }
+    for (const e of this.hEndpoints.store.values()) {
+      const v = virtualRefOf(this.#o.tr, e.metadata, KINDS.Endpoints);
+      if (v !== undefined) this.#enqueueService(v.namespace ?? '', v.name);
+    }
+    for (const s of this.hSlices.store.values()) {
+      const v = virtualRefOf(this.#o.tr, s.metadata, KINDS.EndpointSlice);
+      if (v !== undefined) this.#queue.add(SLICE_KEY + key(v.namespace ?? '', v.name));
+    }
+  }
+
+  /** Resolves when no reconcile is queued or running (tests and benchmarks). */
+  idle(): Promise<void> {
+    return this.#queue.idle();
+  }
+
+  #enqueueService(ns: string, name: string): void {
+    if (ns === '' || name === '' || SYSTEM_NAMESPACES.has(ns)) return;
+    if (isKubernetesService(name, ns)) { this.#queue.add(KUBERNETES_KEY); return; }
+    this.#queue.add(key(ns, name));
+    // The slices of a Service follow its selector: a selector added or removed changes their fate.
+    for (const slice of this.#slicesOf.get(key(ns, name)) ?? []) this.#queue.add(SLICE_KEY + key(ns, slice));
+  }
+
+  async #reconcile(k: string): Promise<void> {
+    if (!this.#leading) return;
+    try {
+      if (k === KUBERNETES_KEY) await this.#reconcileKubernetes();
+      else if (k.startsWith(SLICE_KEY)) await this.#reconcileSlice(...split(k.slice(SLICE_KEY.length)));
+      else {
+        const [ns, name] = split(k);
+        await this.#reconcileService(ns, name);
+        await this.#reconcileEndpoints(ns, name);
+      }
+      this.#failures.delete(k);
+    } catch (err) {
+      const n = (this.#failures.get(k) ?? 0) + 1;
+      this.#failures.set(k, n);
+      const delay = Math.min(30_000, 100 * 2 ** Math.min(n, 9));
+      const conflict = isConflict(err);
+      (conflict ? this.#log.debug.bind(this.#log) : this.#log.warn.bind(this.#log))({ err, key: k, retryInMs: delay }, 'service reconcile failed; retrying');
+      this.#o.metrics?.failures.inc({ kind: 'Service', operation: 'reconcile' });
+      this.#queue.addAfter(k, conflict ? 50 : delay);
+    }
+  }
+
+  async #reconcileService(ns: string, name: string): Promise<void> {
+    const { tr } = this.#o;
+    const hName = tr.hostName(name, ns);
+    const vSvc = this.vServices.get(ns, name);
+    const hSvc = this.hServices.get(tr.hostNamespace, hName);
+    const log = this.#log.child({ virtual: key(ns, name), host: key(tr.hostNamespace, hName) });
+    const ours = hSvc !== undefined && notManagedReason(tr, hSvc.metadata, KINDS.Service) === undefined;
+
+    if (vSvc === undefined) {
+      if (hSvc !== undefined && ours && hSvc.metadata.deletionTimestamp === undefined) await this.#collectOrphan(ns, name, hSvc, log);
+      return;
+    }
+    this.#o.sync.settled(ns, name);
+    if (vSvc.metadata.deletionTimestamp !== undefined) return;
+    if (hSvc !== undefined && !ours) {
+      log.warn('the host name of this service is taken by a service vcnet does not manage; left alone');
+      return;
+    }
+    if (hSvc === undefined || hSvc.metadata.deletionTimestamp !== undefined) {
+      if (hSvc !== undefined) return; // its deletion event queues the Service again
+      log.info({ clusterIP: vSvc.spec?.clusterIP }, 'virtual service has no host service: creating it with the virtual ClusterIP');
+      const out = await this.#o.sync.update(undefined, vSvc);
+      await this.#writeAllocations(vSvc, out.object, log);
+      return;
+    }
+    const drift = [...serviceSpecDrift(tr, vSvc, hSvc), ...metadataDrift(tr, vSvc, hSvc)];
+    if (drift.length > 0) {
+      log.info({ fields: drift }, 'host service drifted from the virtual service: repairing');
+      const out = await this.#o.sync.update(undefined, vSvc);
+      await this.#writeAllocations(vSvc, out.object, log);
+      return; // the host update's watch event queues the Service again for the status
+    }
+    if (hostAllocationsDiffer(vSvc, hSvc).length > 0) {
+      await this.#writeAllocations(vSvc, withHostAllocations(vSvc, hSvc), log);
+      return;
+    }
+    const status = serviceStatusToVirtual(hSvc);
+    if (statusDiffers(status, vSvc.status)) {
+      await this.#o.virtual.transport.request('PUT', `${API.core}/namespaces/${ns}/services/${name}/status`, { body: { ...vSvc, status } });
+    }
+  }
+
+  /** The virtual Service takes what the host allocated (a nodePort the host re-assigned, for one). */
+  async #writeAllocations(vSvc: Service, next: Service, log: Logger): Promise<void> {
+    const differs = hostAllocationsDiffer(vSvc, next);
+    if (differs.length === 0) return;
+    log.info({ fields: differs }, 'virtual service does not carry the host\'s allocations: updating it');
+    await this.#o.virtual.transport.request('PUT', `${API.core}/namespaces/${vSvc.metadata.namespace}/services/${vSvc.metadata.name}`, { body: next });
+  }
+
+  async #collectOrphan(ns: string, name: string, hSvc: Service, log: Logger): Promise<void> {
+    if (this.#o.sync.inFlight(ns, name)) { this.#queue.addAfter(key(ns, name), 1000); return; }
+    const created = Date.parse(hSvc.metadata.creationTimestamp ?? '');
+    const age = Number.isFinite(created) ? Date.now() - created : Infinity;
+    const grace = this.#o.settings.orphanGraceMs;
+    if (age < grace) { this.#queue.addAfter(key(ns, name), grace - age + 100); return; }
+    // The cache may lag: ask the virtual API server before deleting anything.
+    try {
+      await this.#o.virtual.transport.request('GET', `${API.core}/namespaces/${ns}/services/${name}`);
+      return;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    log.info({ ageMs: age }, 'host service has no virtual service: deleting it');
+    await this.#o.sync.deleteOrphan(hSvc);
+    this.#o.metrics?.orphans.inc({ kind: 'Service' });
+  }
+
+  /** Endpoints of a selector-less virtual Service -> host copy; any other host copy of ours goes. */
+  async #reconcileEndpoints(ns: string, name: string): Promise<void> {
+    if (!this.#o.settings.services.endpoints) return;
+    const { tr } = this.#o;
+    const hName = tr.hostName(name, ns);
+    const vSvc = this.vServices.get(ns, name);
+    const vEp = this.vEndpoints.get(ns, name);
+    const hEp = this.hEndpoints.get(tr.hostNamespace, hName);
+    const hOurs = hEp !== undefined && notManagedReason(tr, hEp.metadata, KINDS.Endpoints) === undefined;
+    const path = `${API.core}/namespaces/${tr.hostNamespace}/endpoints`;
+    if (vEp !== undefined && shouldSyncEndpoints(vSvc)) {
+      if (hEp !== undefined && !hOurs) {
+        // The host endpoints controller's object from when the Service had a selector: ours replaces it.
+        await this.#deleteHost(`${path}/${hName}`, hEp.metadata.uid);
+        return;
+      }
+      const desired = endpointsToHost(tr, vEp, hEp !== undefined ? { hMeta: hEp.metadata } : {});
+      if (hEp === undefined) {
+        try {
+          await this.#o.host.transport.request('POST', path, { body: desired });
+        } catch (err) {
+          if (!isAlreadyExists(err)) throw err;
+        }
+      } else if (endpointsDrift(desired, hEp)) {
+        await this.#o.host.transport.request('PUT', `${path}/${hName}`, { body: { ...desired, metadata: { ...desired.metadata, resourceVersion: hEp.metadata.resourceVersion } } });
+      }
+      return;
+    }
+    if (hEp !== undefined && hOurs) await this.#deleteHost(`${path}/${hName}`, hEp.metadata.uid);
+  }
+
+  /** A user-made EndpointSlice of a selector-less virtual Service -> host copy; other copies of ours go. */
+  async #reconcileSlice(ns: string, name: string): Promise<void> {
+    if (!this.#o.settings.services.endpointSlices) return;
+    const { tr } = this.#o;
+    const hName = tr.hostName(name, ns);
+    const vSlice = this.vSlices.get(ns, name);
+    const hSlice = this.hSlices.get(tr.hostNamespace, hName);
+    const path = `${API.discovery}/namespaces/${tr.hostNamespace}/endpointslices`;
+    const svc = vSlice === undefined ? undefined : sliceServiceName(vSlice);
+    const wanted = vSlice !== undefined && svc !== undefined && !isControllerManagedSlice(vSlice)
+      && !isKubernetesService(svc, ns) && shouldSyncEndpoints(this.vServices.get(ns, svc));
+    if (wanted) {
+      const desired = endpointSliceToHost(tr, vSlice, hSlice !== undefined ? { hMeta: hSlice.metadata } : {});
+      if (hSlice === undefined) {
+        try {
+          await this.#o.host.transport.request('POST', path, { body: desired });
+        } catch (err) {
+          if (!isAlreadyExists(err)) throw err;
+        }
+      } else if (endpointSliceDrift(desired, hSlice)) {
+        await this.#o.host.transport.request('PUT', `${path}/${hName}`, { body: { ...desired, metadata: { ...desired.metadata, resourceVersion: hSlice.metadata.resourceVersion } } });
+      }
+      return;
+    }
+    if (hSlice !== undefined && notManagedReason(tr, hSlice.metadata, KINDS.EndpointSlice) === undefined) {
+      await this.#deleteHost(`${path}/${hName}`, hSlice.metadata.uid);
+    }
+  }
+
+  /**
+   * §3.3: the virtual `default/kubernetes` gets the ClusterIP of vcnet's host Service and, as its
+   * endpoints, that Service's endpoints (the vcnet pods), so a client in a host pod that follows
+   * KUBERNETES_SERVICE_HOST or `kubernetes.default.svc` reaches the virtual API through vcnet.
+   * The ClusterIP is immutable, so a virtual Service with another one is deleted and re-created once
+   * (its UID changes then; the API server created it before vcnet could say anything).
+   */
+  async #reconcileKubernetes(): Promise<void> {
+    const hSvc = this.hServices.get(this.#o.tr.hostNamespace, this.#o.settings.kubeService);
+    if (hSvc === undefined) {
+      if (!this.#warnedNoKubeService) {
+        this.#log.warn({ host: key(this.#o.tr.hostNamespace, this.#o.settings.kubeService) }, 'vcnet\'s host service does not exist: the virtual default/kubernetes service keeps the virtual API server\'s own address');
+        this.#warnedNoKubeService = true;
+      }
+      return;
+    }
+    this.#warnedNoKubeService = false;
+    const want = kubernetesServiceSpecFromHost(hSvc);
+    const vSvc = this.vServices.get('default', 'kubernetes');
+    const base = `${API.core}/namespaces/default`;
+    if (vSvc === undefined || (vSvc.spec?.clusterIP ?? '') !== want.clusterIP) {
+      if (vSvc !== undefined) {
+        this.#log.info({ from: vSvc.spec?.clusterIP, to: want.clusterIP }, 'giving the virtual default/kubernetes service the ClusterIP of vcnet\'s host service');
+        await this.#deleteVirtual(`${base}/services/kubernetes`, vSvc.metadata.uid);
+      }
+      const ports = vSvc?.spec?.ports ?? [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 443 }];
+      const body: Service = {
+        apiVersion: 'v1', kind: 'Service',
+        metadata: { name: 'kubernetes', namespace: 'default', labels: { ...(vSvc?.metadata.labels ?? { component: 'apiserver', provider: 'kubernetes' }) } },
+        spec: { type: 'ClusterIP', sessionAffinity: 'None', ports, ...want },
+      };
+      try {
+        await this.#o.virtual.transport.request('POST', `${base}/services`, { body });
+      } catch (err) {
+        // The API server's own controller re-created it first: the next event tries again.
+        if (!isAlreadyExists(err)) throw err;
+        throw new Error('the virtual API server re-created default/kubernetes first; retrying');
+      }
+    }
+    const { endpoints, slice } = kubernetesEndpointsFromHost(this.hKubeEndpoints.get(this.#o.tr.hostNamespace, this.#o.settings.kubeService), hSvc);
+    const vEp = this.vEndpoints.get('default', 'kubernetes');
+    if (vEp === undefined) await this.#createOrIgnore(`${base}/endpoints`, endpoints);
+    else if (endpointsDrift(endpoints, vEp)) {
+      await this.#o.virtual.transport.request('PUT', `${base}/endpoints/kubernetes`, { body: { ...endpoints, metadata: { ...endpoints.metadata, resourceVersion: vEp.metadata.resourceVersion } } });
+    }
+    const vSlice = this.vSlices.get('default', 'kubernetes');
+    const sliceBase = `${API.discovery}/namespaces/default/endpointslices`;
+    if (vSlice === undefined) await this.#createOrIgnore(sliceBase, slice);
+    else if (endpointSliceDrift(slice, vSlice)) {
+      await this.#o.virtual.transport.request('PUT', `${sliceBase}/kubernetes`, { body: { ...slice, metadata: { ...slice.metadata, resourceVersion: vSlice.metadata.resourceVersion } } });
+    }
+    // Slices of default/kubernetes that vcnet did not write (the API server's, before vcnet) go.
+    for (const name of this.#slicesOf.get(key('default', 'kubernetes')) ?? []) {
+      if (name === 'kubernetes') continue;
+      await this.#deleteVirtual(`${sliceBase}/${name}`, this.vSlices.get('default', name)?.metadata.uid);
+    }
+  }
+
+  async #createOrIgnore(path: string, body: unknown): Promise<void> {
+    try {
+      await this.#o.virtual.transport.request('POST', path, { body });
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+    }
+  }
+
+  async #deleteHost(path: string, uid: string | undefined): Promise<void> {
+    await deleteWithPrecondition(this.#o.host.transport, path, uid);
+  }
+
+  async #deleteVirtual(path: string, uid: string | undefined): Promise<void> {
+    await deleteWithPrecondition(this.#o.virtual.transport, path, uid);
+  }
+}
+
+async function deleteWithPrecondition(t: KubeTransport, path: string, uid: string | undefined): Promise<void> {
+  try {
+    await t.request('DELETE', path, { body: { apiVersion: 'v1', kind: 'DeleteOptions', ...(uid ? { preconditions: { uid } } : {}) } });
+  } catch (err) {
+    if (isNotFound(err) || (err instanceof KubeApiError && err.status.code === 409)) return;
+    throw err;
+  }
+}
+
+/** Labels and annotations of the host twin that differ from what the virtual Service asks. */
+function metadataDrift(tr: Translator, vSvc: Service, hSvc: Service): string[] {
+  const desired = serviceToHost(tr, vSvc, { hMeta: hSvc.metadata });
+  const out: string[] = [];
+  if (JSON.stringify(sorted(desired.metadata.labels)) !== JSON.stringify(sorted(hSvc.metadata.labels))) out.push('metadata.labels');
+  if (JSON.stringify(sorted(desired.metadata.annotations)) !== JSON.stringify(sorted(hSvc.metadata.annotations))) out.push('metadata.annotations');
+  return out;
+}
+
+function sorted(m: Readonly<Record<string, string>> | undefined): Array<[string, string]> {
+  return Object.entries(m ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+

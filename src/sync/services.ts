@@ -1,0 +1,335 @@
+// The sync engine for Services: host first. A virtual Service is admitted only once its host twin
+// exists, and the virtual object is stored with exactly what the host allocated — ClusterIP(s), IP
+// families, nodePorts, healthCheckNodePort — so both sides carry the same ClusterIP from the first
+// moment and the virtual UID never changes (vCluster instead deletes and re-creates virtual Services
+// whose IP differs, §3.1 of /work/shared/reference/vcluster-networking.md). The webhook calls it while
+// the virtual write is being admitted; the reconciler calls it to repair what a write path missed.
+// It is the only code that writes host Services.
+import { VcnetError } from '../errors.ts';
+import { isAlreadyExists, isConflict, isNotFound, KubeApiError, toApiStatus, type KubeTransport } from '../kube/index.ts';
+import type { Logger } from '../observability/logger.ts';
+import {
+  KINDS, notManagedReason, serviceToHost, serviceUpdateToHost, toVirtualMessage, withHostAllocations,
+  type NameMapping, type Service, type Translator,
+} from '../translate/index.ts';
+import { HostRefusal, type WriteOptions } from './pods.ts';
+
+export interface ServiceSyncOptions {
+  readonly tr: Translator;
+  readonly host: KubeTransport;
+  readonly virtual: KubeTransport;
+  /**
+   * Makes sure the virtual kube-apiserver accepts the host's ClusterIPs (its service ranges cover
+   * them) before the virtual object is stored with them. Absent in tests that share one range.
+   */
+  readonly cidrs?: { ensureCovers(ips: readonly string[], signal?: AbortSignal): Promise<void> };
+  readonly logger: Logger;
+}
+
+export interface ServiceWriteOutcome {
+  /** The virtual Service as it must be stored: with the host's allocations. */
+  readonly object: Service;
+  readonly warnings: readonly string[];
+}
+
+/** The alphabet and length of the API server's generateName suffix (apiserver names.SimpleNameGenerator). */
+const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+const NAME_SUFFIX = 5;
+const MAX_NAME = 63;
+
+/**
+ * A create is "in flight" from the host create until the virtual object is stored, normally a few
+ * milliseconds later. Another create of the same name meanwhile must not take its host twin; after
+ * this long, a host twin without a virtual Service is the leftover of a create the API server
+ * refused after admission (quota, another webhook), and a retry replaces it. Misjudging a very slow
+ * create is repaired by the reconciler (the host twin is re-created with the stored virtual IP).
+ */
+const IN_FLIGHT_MS = 5_000;
+
+function ref(s: Service): string {
+  return `${s.metadata.namespace ?? ''}/${s.metadata.name ?? ''}`;
+}
+
+function clusterIPsOf(s: Service): string[] {
+  const ips = s.spec?.clusterIPs ?? (s.spec?.clusterIP ? [s.spec.clusterIP] : []);
+  return ips.filter((ip) => ip !== '' && ip !== 'None');
+}
+
+export class ServiceSync {
+  readonly #o: ServiceSyncOptions;
+  /** `ns/name` → host UID and time of creates whose virtual object is not stored yet. */
+  readonly #inFlight = new Map<string, { hostUid: string; at: number; check: NodeJS.Timeout }>();
+
+  constructor(opts: ServiceSyncOptions) {
+    this.#o = opts;
+  }
+
+  get translator(): Translator {
+    return this.#o.tr;
+  }
+
+  hostName(vSvc: Service): string {
+    return this.#o.tr.hostName(vSvc.metadata.name ?? '', vSvc.metadata.namespace ?? '');
+  }
+
+  #path(hName = ''): string {
+    return `/api/v1/namespaces/${this.#o.tr.hostNamespace}/services${hName === '' ? '' : `/${hName}`}`;
+  }
+
+  /** The virtual object of this create/update has been seen stored: it is no longer in flight. */
+  settled(vNamespace: string, vName: string): void {
+    const k = `${vNamespace}/${vName}`;
+    clearTimeout(this.#inFlight.get(k)?.check);
+    this.#inFlight.delete(k);
+  }
+
+  /**
+   * After a host create, the virtual object should be stored within moments. If it is not there once
+   * the in-flight window has passed, the API server refused the create after admission (quota,
+   * another webhook, a lost race): the host twin is rolled back now, without waiting for the
+   * reconciler's orphan grace. The UID precondition spares a newer twin of the same name.
+   */
+  #track(vSvc: Service, hSvc: Service): void {
+    const k = ref(vSvc);
+    this.settled(vSvc.metadata.namespace ?? '', vSvc.metadata.name ?? '');
+    const hostUid = hSvc.metadata.uid ?? '';
+    const check = setTimeout(() => {
+      if (this.#inFlight.get(k)?.hostUid !== hostUid) return;
+      this.#inFlight.delete(k);
+      void this.#virtualExists(vSvc).then(async (exists) => {
+        if (exists) return;
+        this.#o.logger.info({ virtual: k, host: `${this.#o.tr.hostNamespace}/${hSvc.metadata.name}` }, 'the virtual service was not stored after its host service was created: removing the host service');
+        await this.#deleteHost(hSvc.metadata.name ?? '', hostUid);
+      }).catch((err: unknown) => this.#o.logger.warn({ err, virtual: k }, 'checking a service create failed; the reconciler collects the host service if it is an orphan'));
+    }, IN_FLIGHT_MS);
+    check.unref();
+    this.#inFlight.set(k, { hostUid, at: Date.now(), check });
+  }
+
+  /**
+   * Creates the host twin of a virtual Service being created and returns the virtual Service with
+   * the host's allocations. A mutating webhook runs before the API server turns generateName into a
+   * name, so the name is chosen here the way the API server would choose it.
+   */
+  async create(vIn: Service, opts: WriteOptions = {}): Promise<ServiceWriteOutcome> {
+    const vSvc = withName(vIn);
+    const key = ref(vSvc);
+    const hBody = serviceToHost(this.#o.tr, vSvc);
+    const hName = hBody.metadata.name ?? '';
+    const query = opts.dryRun ? { dryRun: 'All' } : {};
+    const signal = opts.signal ? { signal: opts.signal } : {};
+    let hSvc: Service;
+    try {
+      hSvc = await this.#o.host.request<Service>('POST', this.#path(), { query, body: hBody, ...signal });
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw this.#hostError(vSvc, err, hName);
+      hSvc = await this.#existing(vSvc, hBody, opts);
+    }
+    if (!opts.dryRun) this.#track(vSvc, hSvc);
+    await this.#ensureCovers(vSvc, hSvc, opts);
+    this.#o.logger.debug({ virtual: key, host: `${this.#o.tr.hostNamespace}/${hName}`, clusterIP: hSvc.spec?.clusterIP, dryRun: opts.dryRun === true }, 'host service created');
+    return { object: withHostAllocations(vSvc, hSvc), warnings: [] };
+  }
+
+  /**
+   * A host Service of that name exists already. Foreign: refused. Ours, with a virtual Service of
+   * that name stored: the API server refuses this create as AlreadyExists by itself, so the host
+   * twin is left alone. Ours without a virtual Service: the leftover of a create the API server
+   * refused after admission (quota, another webhook), unless that create is still in flight. A
+   * leftover is replaced, so the new Service gets what this request asks for.
+   */
+  async #existing(vSvc: Service, hBody: Service, opts: WriteOptions): Promise<Service> {
+    const hName = hBody.metadata.name ?? '';
+    const signal = opts.signal ? { signal: opts.signal } : {};
+    const current = await this.#o.host.request<Service>('GET', this.#path(hName), signal)
+      .catch((err: unknown) => { throw this.#hostError(vSvc, err, hName); });
+    const why = notManagedReason(this.#o.tr, current.metadata, KINDS.Service);
+    if (why !== undefined) throw new VcnetError('VCN_ERR_SYNC_HOST_CONFLICT', [`service ${this.#o.tr.hostNamespace}/${hName}`, why]);
+    if (await this.#virtualExists(vSvc, opts.signal)) return current;
+    const pending = this.#inFlight.get(ref(vSvc));
+    if (pending !== undefined && pending.hostUid === current.metadata.uid && Date.now() - pending.at < IN_FLIGHT_MS) {
+      throw new VcnetError('VCN_ERR_SYNC_HOST_TERMINATING', ['service']);
+    }
+    if (current.metadata.deletionTimestamp !== undefined) throw new VcnetError('VCN_ERR_SYNC_HOST_TERMINATING', ['service']);
+    // A dry run cannot replace it; the leftover's allocations are what a real create would most likely get.
+    if (opts.dryRun) return current;
+    this.#o.logger.info({ virtual: ref(vSvc), host: `${this.#o.tr.hostNamespace}/${hName}` }, 'replacing the host service left by a create that did not complete');
+    await this.#deleteHost(hName, current.metadata.uid ?? '');
+    try {
+      return await this.#o.host.request<Service>('POST', this.#path(), { body: hBody, ...signal });
+    } catch (err) {
+      if (isAlreadyExists(err)) throw new VcnetError('VCN_ERR_SYNC_HOST_TERMINATING', ['service']);
+      throw this.#hostError(vSvc, err, hName);
+    }
+  }
+
+  async #virtualExists(vSvc: Service, signal?: AbortSignal): Promise<boolean> {
+    try {
+      await this.#o.virtual.request('GET', `/api/v1/namespaces/${vSvc.metadata.namespace}/services/${vSvc.metadata.name}`, signal ? { signal } : {});
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Applies an update of the virtual Service to its host twin first, and returns the virtual Service
+   * with the host's allocations: a type change to NodePort or LoadBalancer gets the host's nodePorts,
+   * a change away from ExternalName the host's ClusterIP, and a nodePort the host has given to
+   * another Service is refused now, not found later by a reconcile loop (vCluster #3171).
+   * A missing host twin is created (the virtual Service existed before vcnet, or its host twin was
+   * deleted out of band).
+   */
+  async update(vOld: Service | undefined, vNew: Service, opts: WriteOptions = {}): Promise<ServiceWriteOutcome> {
+    const hName = this.hostName(vNew);
+    const signal = opts.signal ? { signal: opts.signal } : {};
+    const query = opts.dryRun ? { dryRun: 'All' } : {};
+    for (let attempt = 0; ; attempt++) {
+      let current: Service;
+      try {
+        current = await this.#o.host.request<Service>('GET', this.#path(hName), signal);
+      } catch (err) {
+        if (!isNotFound(err)) throw this.#hostError(vNew, err, hName);
+        return this.#recreate(vNew, opts);
+      }
+      const why = notManagedReason(this.#o.tr, current.metadata, KINDS.Service);
+      if (why !== undefined) throw new VcnetError('VCN_ERR_SYNC_HOST_CONFLICT', [`service ${this.#o.tr.hostNamespace}/${hName}`, why]);
+      if (current.metadata.deletionTimestamp !== undefined) throw new VcnetError('VCN_ERR_SYNC_HOST_TERMINATING', ['service']);
+      // The ClusterIP is immutable on both sides except to and from ExternalName. A host twin with
+      // another ClusterIP than the virtual Service (replaced out of band) cannot be updated into
+      // the right one: it is re-created with the virtual Service's IP.
+      if (ipMismatch(vOld ?? vNew, current)) {
+        if (opts.dryRun) return { object: withHostAllocations(vNew, current), warnings: [] };
+        this.#o.logger.warn({ virtual: ref(vNew), host: `${this.#o.tr.hostNamespace}/${hName}`, virtualIP: vNew.spec?.clusterIP, hostIP: current.spec?.clusterIP }, 'host service has another ClusterIP: re-creating it with the virtual one');
+        await this.#deleteHost(hName, current.metadata.uid ?? '');
+        return this.#recreate(vNew, opts);
+      }
+      const body = serviceUpdateToHost(this.#o.tr, current, vNew);
+      let hSvc: Service;
+      try {
+        hSvc = await this.#o.host.request<Service>('PUT', this.#path(hName), { query, body, ...signal });
+      } catch (err) {
+        if (isConflict(err) && attempt < 4) continue;
+        throw this.#hostError(vNew, err, hName);
+      }
+      await this.#ensureCovers(vNew, hSvc, opts);
+      return { object: keepImmutable(vOld, withHostAllocations(vNew, hSvc)), warnings: [] };
+    }
+  }
+
+  /** Creates a missing host twin for an existing virtual Service, keeping its ClusterIP and nodePorts. */
+  async #recreate(vSvc: Service, opts: WriteOptions): Promise<ServiceWriteOutcome> {
+    const hBody = serviceToHost(this.#o.tr, vSvc);
+    const hName = hBody.metadata.name ?? '';
+    try {
+      const hSvc = await this.#o.host.request<Service>('POST', this.#path(), {
+        query: opts.dryRun ? { dryRun: 'All' } : {}, body: hBody, ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      await this.#ensureCovers(vSvc, hSvc, opts);
+      return { object: withHostAllocations(vSvc, hSvc), warnings: [] };
+    } catch (err) {
+      if (isAlreadyExists(err)) throw new VcnetError('VCN_ERR_SYNC_HOST_TERMINATING', ['service']);
+      throw this.#hostError(vSvc, err, hName);
+    }
+  }
+
+  /** Deletes the host twin of a virtual Service being deleted. Gone already is success. */
+  async delete(vSvc: Service, opts: WriteOptions = {}): Promise<void> {
+    const hName = this.hostName(vSvc);
+    let current: Service;
+    try {
+      current = await this.#o.host.request<Service>('GET', this.#path(hName), opts.signal ? { signal: opts.signal } : {});
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+    if (notManagedReason(this.#o.tr, current.metadata, KINDS.Service) !== undefined) return;
+    if (opts.dryRun) return;
+    this.settled(vSvc.metadata.namespace ?? '', vSvc.metadata.name ?? '');
+    await this.#deleteHost(hName, current.metadata.uid ?? '');
+  }
+
+  /** Deletes a host Service found without a virtual twin (the reconciler's garbage collection). */
+  async deleteOrphan(hSvc: Service): Promise<void> {
+    await this.#deleteHost(hSvc.metadata.name ?? '', hSvc.metadata.uid ?? '');
+  }
+
+  /** Whether a create of this virtual name is in flight (its host twin may exist before the virtual Service). */
+  inFlight(vNamespace: string, vName: string): boolean {
+    const p = this.#inFlight.get(`${vNamespace}/${vName}`);
+    return p !== undefined && Date.now() - p.at < IN_FLIGHT_MS;
+  }
+
+  /** DELETE with a UID precondition; NotFound and a failed precondition (another Service now) are success. */
+  async #deleteHost(hName: string, hUid: string): Promise<void> {
+    const body = { apiVersion: 'v1', kind: 'DeleteOptions', ...(hUid !== '' ? { preconditions: { uid: hUid } } : {}) };
+    try {
+      await this.#o.host.request('DELETE', this.#path(hName), { body });
+    } catch (err) {
+      if (isNotFound(err) || (err instanceof KubeApiError && err.status.code === 409)) return;
+      throw err;
+    }
+  }
+
+  async #ensureCovers(vSvc: Service, hSvc: Service, opts: WriteOptions): Promise<void> {
+    const ips = clusterIPsOf(hSvc);
+    if (this.#o.cidrs === undefined || ips.length === 0) return;
+    try {
+      await this.#o.cidrs.ensureCovers(ips, opts.signal);
+    } catch (err) {
+      // The virtual API server would refuse the host's IP: the host twin must not outlive this refusal.
+      if (!opts.dryRun) await this.#deleteHost(hSvc.metadata.name ?? '', hSvc.metadata.uid ?? '').catch(() => undefined);
+      this.settled(vSvc.metadata.namespace ?? '', vSvc.metadata.name ?? '');
+      throw err;
+    }
+  }
+
+  /** A host failure as the virtual client should read it. */
+  #hostError(vSvc: Service, err: unknown, hName: string): Error {
+    if (err instanceof VcnetError || err instanceof HostRefusal) return err;
+    const status = toApiStatus(err);
+    const what = `service ${ref(vSvc)}`;
+    if (status.code === 502 || status.code === 503 || status.code === 504) {
+      return new VcnetError('VCN_ERR_SYNC_HOST_UNAVAILABLE', [what, status.message], { cause: err });
+    }
+    const mapping: NameMapping = {
+      host: { name: hName, namespace: this.#o.tr.hostNamespace },
+      virtual: { name: vSvc.metadata.name ?? '', namespace: vSvc.metadata.namespace ?? '' },
+    };
+    return new HostRefusal(status.code, status.reason, `the host cluster refused ${what}: ${toVirtualMessage(status.message, [mapping])}`, { cause: err });
+  }
+}
+
+/** The object with generateName turned into a name, as the API server's SimpleNameGenerator does. */
+function withName(vSvc: Service): Service {
+  const { name, generateName } = vSvc.metadata;
+  if ((name ?? '') !== '' || (generateName ?? '') === '') return vSvc;
+  const base = (generateName ?? '').slice(0, MAX_NAME - NAME_SUFFIX);
+  let suffix = '';
+  for (let i = 0; i < NAME_SUFFIX; i++) suffix += NAME_ALPHABET[Math.floor(Math.random() * NAME_ALPHABET.length)];
+  return { ...vSvc, metadata: { ...vSvc.metadata, name: base + suffix } };
+}
+
+/** Both sides hold a ClusterIP, and they differ. ExternalName and headless have none to compare. */
+function ipMismatch(vSvc: Service, hSvc: Service): boolean {
+  const v = vSvc.spec?.clusterIP ?? '';
+  const h = hSvc.spec?.clusterIP ?? '';
+  if (v === '' || v === 'None' || h === '' || h === 'None') return false;
+  if (vSvc.spec?.type === 'ExternalName' || hSvc.spec?.type === 'ExternalName') return false;
+  return v !== h;
+}
+
+/**
+ * The virtual API server refuses a changed ClusterIP unless the type moves to or from ExternalName.
+ * When both sides agree (the invariant), the host's value is the old one anyway; this only guards
+ * an update that would otherwise be refused for a field the user did not touch.
+ */
+function keepImmutable(vOld: Service | undefined, next: Service): Service {
+  if (vOld === undefined) return next;
+  const oldIP = vOld.spec?.clusterIP ?? '';
+  const wasExternal = vOld.spec?.type === 'ExternalName';
+  const isExternal = next.spec?.type === 'ExternalName';
+  if (oldIP === '' || wasExternal || isExternal || next.spec?.clusterIP === oldIP) return next;
+  return { ...next, spec: { ...next.spec, clusterIP: oldIP, ...(vOld.spec?.clusterIPs ? { clusterIPs: [...vOld.spec.clusterIPs] } : {}) } };
+}
