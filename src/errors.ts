@@ -60,6 +60,11 @@ export const Errors = Object.freeze({
     'the host namespace already holds %s, which vcnet does not manage for this virtual cluster (%s); vcnet leaves it alone'),
   VCN_ERR_SYNC_HOST_TERMINATING: define('VCN_ERR_SYNC_HOST_TERMINATING', 409, 'Conflict',
     'the host twin of an earlier %s of this name is still being deleted; retry in a few seconds'),
+  // 500, not 4xx: the user asked for nothing wrong. The host gave the Service an address the virtual
+  // kube-apiserver would refuse, which is a mismatch between the two clusters' service ranges that
+  // vcnet could not repair (docs/configuration.md, "The service CIDR").
+  VCN_ERR_SYNC_SERVICE_CIDR: define('VCN_ERR_SYNC_SERVICE_CIDR', 500, 'InternalError',
+    'the host cluster gave this Service the IP %s, which is outside every service range of the virtual cluster (%s) and of the host cluster as vcnet sees it (%s), so the virtual kube-apiserver would refuse it; check networking.serviceCIDR and the virtual kube-apiserver\'s --service-cluster-ip-range'),
   VCN_ERR_INTERNAL_BUG: define('VCN_ERR_INTERNAL_BUG', 500, 'InternalError',
     'Internal error in vcnet: %s'),
 });

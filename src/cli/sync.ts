@@ -10,7 +10,7 @@ import type { VcnetConfig } from '../config/index.ts';
 import { KubeTransport, kubeClients, loadKubeConfig, type KubeClients } from '../kube/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import {
-  EventSync, LeaderElector, NodeMirror, PodFactsSource, PodReconciler, PodSync, ReferenceSync, ServiceReconciler, ServiceSync,
+  EventSync, LeaderElector, NodeMirror, PodFactsSource, PodReconciler, PodSync, ReferenceSync, ServiceCIDRs, ServiceReconciler, ServiceSync,
   SyncMetrics, podTranslateOptionsFromConfig, syncSettingsFromConfig, type SyncSettings,
 } from '../sync/index.ts';
 import { Translator, virtualPodOf } from '../translate/index.ts';
@@ -66,7 +66,9 @@ export async function startSync(config: VcnetConfig, deps: { serving: KeyPair; c
     },
   });
   const reconciler = new PodReconciler({ tr, settings, podOptions, sync: podSync, refs, facts, virtual: vSide, host: hSide, nodes, metrics, logger });
-  const serviceSync = new ServiceSync({ tr, host: ht, virtual: vt, logger });
+  // Every replica keeps the virtual service ranges covering the host's: the webhook needs it anywhere.
+  const cidrs = new ServiceCIDRs({ virtual: vSide, host: hSide, settings, configured: config.networking.serviceCIDR, logger });
+  const serviceSync = new ServiceSync({ tr, host: ht, virtual: vt, logger, cidrs });
   const services = new ServiceReconciler({ tr, settings, sync: serviceSync, facts, virtual: vSide, host: hSide, metrics, logger });
   // An EventSync runs once; each term as leader gets a new one.
   const newEventSync = (): EventSync => new EventSync({
@@ -85,7 +87,7 @@ export async function startSync(config: VcnetConfig, deps: { serving: KeyPair; c
   const started = Date.now();
   const podsOn = settings.pods.enabled;
   const servicesOn = settings.services.enabled;
-  await Promise.all([facts.start(), refs.start(), ...(podsOn ? [reconciler.start()] : []), ...(servicesOn ? [services.start()] : [])]);
+  await Promise.all([facts.start(), refs.start(), ...(podsOn ? [reconciler.start()] : []), ...(servicesOn ? [services.start(), cidrs.start()] : [])]);
   cachesSynced = true;
   logger.info({ ms: Date.now() - started }, 'sync caches filled');
 
@@ -174,6 +176,7 @@ export async function startSync(config: VcnetConfig, deps: { serving: KeyPair; c
       reconciler.setLeading(false);
       services.setLeading(false);
       await webhook.close();
+      await cidrs.stop();
       // Connections first, so that nothing in flight holds up the stops below.
       vt.close();
       ht.close();

@@ -11,6 +11,7 @@
 //   nodes.ts       NodeMirror: host nodes in the virtual cluster
 //   events.ts      EventSync: host events about synced pods, in the virtual cluster
 //   lease.ts       LeaderElector: one reconciling replica
+//   service-cidr.ts  ServiceCIDRs: the host's service ranges, and the virtual ServiceCIDRs covering them (+ -rules.ts, -probe.ts)
 export * from './options.ts';
 export { Informer, type WireObject } from './informers.ts';
 export { PodFactsSource, BOOTSTRAP_TOKEN_SECONDS } from './facts.ts';
@@ -24,3 +25,4 @@ export { EventSync, type EventSyncOptions, type VirtualPodRef, type SkipReason, 
 export { NodeMirror, HostNodeNotFoundError, type NodeMirrorOptions, type NodeMirrorDeps } from './nodes.ts';
 export { ServiceSync, type ServiceSyncOptions, type ServiceWriteOutcome } from './services.ts';
 export { ServiceReconciler, type ServiceReconcilerOptions } from './service-reconciler.ts';
+export { ServiceCIDRs, type ServiceCIDRsOptions, type ServiceCIDRsEvents, type HostRangeSource } from './service-cidr.ts';

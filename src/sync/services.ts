@@ -128,7 +128,7 @@ export class ServiceSync {
     if (!opts.dryRun) this.#track(vSvc, hSvc);
     await this.#ensureCovers(vSvc, hSvc, opts);
     this.#o.logger.debug({ virtual: key, host: `${this.#o.tr.hostNamespace}/${hName}`, clusterIP: hSvc.spec?.clusterIP, dryRun: opts.dryRun === true }, 'host service created');
-    return { object: withHostAllocations(vSvc, hSvc), warnings: [] };
+    return { object: allocated(vSvc, hSvc, opts), warnings: [] };
   }
 
   /**
@@ -200,7 +200,7 @@ export class ServiceSync {
       // another ClusterIP than the virtual Service (replaced out of band) cannot be updated into
       // the right one: it is re-created with the virtual Service's IP.
       if (ipMismatch(vOld ?? vNew, current)) {
-        if (opts.dryRun) return { object: withHostAllocations(vNew, current), warnings: [] };
+        if (opts.dryRun) return { object: vNew, warnings: [] };
         this.#o.logger.warn({ virtual: ref(vNew), host: `${this.#o.tr.hostNamespace}/${hName}`, virtualIP: vNew.spec?.clusterIP, hostIP: current.spec?.clusterIP }, 'host service has another ClusterIP: re-creating it with the virtual one');
         await this.#deleteHost(hName, current.metadata.uid ?? '');
         return this.#recreate(vNew, opts);
@@ -214,7 +214,7 @@ export class ServiceSync {
         throw this.#hostError(vNew, err, hName);
       }
       await this.#ensureCovers(vNew, hSvc, opts);
-      return { object: keepImmutable(vOld, withHostAllocations(vNew, hSvc)), warnings: [] };
+      return { object: keepImmutable(vOld, allocated(vNew, hSvc, opts)), warnings: [] };
     }
   }
 
@@ -227,7 +227,7 @@ export class ServiceSync {
         query: opts.dryRun ? { dryRun: 'All' } : {}, body: hBody, ...(opts.signal ? { signal: opts.signal } : {}),
       });
       await this.#ensureCovers(vSvc, hSvc, opts);
-      return { object: withHostAllocations(vSvc, hSvc), warnings: [] };
+      return { object: allocated(vSvc, hSvc, opts), warnings: [] };
     } catch (err) {
       if (isAlreadyExists(err)) throw new VcnetError('VCN_ERR_SYNC_HOST_TERMINATING', ['service']);
       throw this.#hostError(vSvc, err, hName);
@@ -274,7 +274,7 @@ export class ServiceSync {
 
   async #ensureCovers(vSvc: Service, hSvc: Service, opts: WriteOptions): Promise<void> {
     const ips = clusterIPsOf(hSvc);
-    if (this.#o.cidrs === undefined || ips.length === 0) return;
+    if (this.#o.cidrs === undefined || ips.length === 0 || opts.dryRun) return;
     try {
       await this.#o.cidrs.ensureCovers(ips, opts.signal);
     } catch (err) {
@@ -299,6 +299,16 @@ export class ServiceSync {
     };
     return new HostRefusal(status.code, status.reason, `the host cluster refused ${what}: ${toVirtualMessage(status.message, [mapping])}`, { cause: err });
   }
+}
+
+/**
+ * The virtual Service with the host's allocations. Not for a dry run: the host's dry-run allocators
+ * answer placeholders (the ClusterIP comes back as the range's network address, which no API server
+ * accepts), so a dry run only checks that the host would take the Service, and the virtual API
+ * server's own dry run fills in its usual stand-ins.
+ */
+function allocated(vSvc: Service, hSvc: Service, opts: WriteOptions): Service {
+  return opts.dryRun ? vSvc : withHostAllocations(vSvc, hSvc);
 }
 
 /** The object with generateName turned into a name, as the API server's SimpleNameGenerator does. */

@@ -296,7 +296,7 @@ t.test('the Service, the Deployment and the PodDisruptionBudget select the same 
   t.equal(pdb.spec?.maxUnavailable, 1, 'a drain takes one replica at a time');
 });
 
-t.test('RBAC: writes only inside the namespace, reads Nodes cluster-wide, binds only vcnet', async (t) => {
+t.test('RBAC: writes only inside the namespace, reads Nodes and ServiceCIDRs cluster-wide, binds only vcnet', async (t) => {
   const all = [...rulesOf(base, 'Role'), ...rulesOf(base, 'ClusterRole')];
   for (const { owner, rule } of all) {
     const what = `${owner}: ${rule.verbs.join(',')} on ${(rule.resources ?? []).join(',')}`;
@@ -305,9 +305,12 @@ t.test('RBAC: writes only inside the namespace, reads Nodes cluster-wide, binds 
     t.notOk((rule.apiGroups ?? []).includes('rbac.authorization.k8s.io'), `${what} touches no RBAC objects`);
     t.notOk(rule.nonResourceURLs?.length, `${what} grants no non-resource URL`);
   }
+  // Cluster-wide, vcnet reads the two cluster-scoped things it must know about the host: Nodes (the
+  // node mirror) and ServiceCIDRs (the host's service ranges, src/sync/service-cidr.ts).
+  const clusterWide = rulesOf(base, 'ClusterRole').flatMap(({ rule }) => (rule.resources ?? []).flatMap((r) => (rule.apiGroups ?? []).map((g) => `${r}.${g}`))).sort();
+  t.same(clusterWide, ['nodes.', 'servicecidrs.networking.k8s.io'], 'the ClusterRole covers Nodes and ServiceCIDRs only');
   for (const { owner, rule } of rulesOf(base, 'ClusterRole')) {
-    t.same(rule.resources, ['nodes'], `${owner} covers Nodes only`);
-    t.ok(rule.verbs.every((v) => READ_VERBS.has(v)), `${owner} only reads (${rule.verbs.join(',')})`);
+    t.ok(rule.verbs.every((v) => READ_VERBS.has(v)), `${owner} only reads ${(rule.resources ?? []).join(',')} (${rule.verbs.join(',')})`);
   }
   const sa = podSpec(base).serviceAccountName;
   t.equal(sa, 'vcnet', 'the pods run as ServiceAccount vcnet');
@@ -373,6 +376,9 @@ t.test('vcnet\'s ServiceAccount may do what vcnet needs in its namespace and not
     { name: 'creates a lease in its namespace', args: ['create', 'leases.coordination.k8s.io', '-n', namespace], allowed: true },
     { name: 'renews the reconciler\'s lease', args: ['update', 'leases.coordination.k8s.io/vcnet-reconciler', '-n', namespace], allowed: true },
     { name: 'lists nodes', args: ['list', 'nodes'], allowed: true },
+    { name: 'watches the host\'s ServiceCIDRs (its service ranges)', args: ['watch', 'servicecidrs.networking.k8s.io'], allowed: true },
+    { name: 'does not create ServiceCIDRs on the host', args: ['create', 'servicecidrs.networking.k8s.io'], allowed: false },
+    { name: 'does not delete ServiceCIDRs on the host', args: ['delete', 'servicecidrs.networking.k8s.io'], allowed: false },
     { name: 'does not create pods in another namespace', args: ['create', 'pods', '-n', 'default'], allowed: false },
     { name: 'does not read secrets in kube-system', args: ['get', 'secrets', '-n', 'kube-system'], allowed: false },
     { name: 'does not list pods cluster-wide', args: ['list', 'pods', '--all-namespaces'], allowed: false },
