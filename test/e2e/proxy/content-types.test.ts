@@ -33,8 +33,20 @@ for (const [name, path, headers] of reads) {
     const [p, d] = await Promise.all([viaProxy('GET', path, headers), direct('GET', path, headers)]);
     t.equal(p.status, d.status);
     t.equal(p.headers['content-type'], d.headers['content-type']);
+    if (name === 'Table response') {
+      // The server renders Age when it answers, so two answers straddling a second differ there only.
+      t.same(withoutAge(p.raw), withoutAge(d.raw), 'the same table, Age aside');
+      return;
+    }
     t.ok(p.raw.equals(d.raw), `identical ${p.raw.length}-byte bodies`);
   });
+}
+
+function withoutAge(raw: Buffer): unknown {
+  const table = JSON.parse(raw.toString('utf8')) as { columnDefinitions: Array<{ name: string }>; rows: Array<{ cells: unknown[] }> };
+  const age = table.columnDefinitions.findIndex((c) => c.name === 'Age');
+  for (const row of table.rows) if (age >= 0) row.cells[age] = '<age>';
+  return table;
 }
 
 const writes: Array<{ name: string; method: string; path: (n: string) => string; headers: Record<string, string>; body: (n: string) => string }> = [

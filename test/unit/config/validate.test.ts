@@ -267,6 +267,21 @@ const fieldCases: Array<{ path: string; valid: unknown[]; invalid: Array<[unknow
     invalid: [['High', /is not a valid DNS-1123 subdomain/]],
   },
   {
+    path: 'sync.toHost.services.enabled',
+    valid: [true, false],
+    invalid: [['no', /expected a boolean/]],
+  },
+  {
+    path: 'sync.toHost.endpoints.enabled',
+    valid: [true, false],
+    invalid: [[1, /expected a boolean/]],
+  },
+  {
+    path: 'sync.toHost.endpointSlices.enabled',
+    valid: [true, false],
+    invalid: [['false', /expected a boolean/]],
+  },
+  {
     path: 'sync.fromHost.nodes.enabled',
     valid: [true, false],
     invalid: [['on', /expected a boolean/]],

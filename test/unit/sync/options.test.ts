@@ -156,6 +156,7 @@ t.test('syncSettingsFromConfig', async (t) => {
       resyncMs: 300_000,
       leaseDurationMs: 15_000,
       pods: { enabled: true },
+      services: { enabled: true, endpoints: true, endpointSlices: true },
       nodes: { enabled: false, all: false, labels: {}, clearImageStatus: false },
     });
   });
@@ -167,7 +168,10 @@ t.test('syncSettingsFromConfig', async (t) => {
         host: { namespace: 'team-a-ns', kubeconfig: 'host.kubeconfig', service: 'vcnet', dnsService: 'vcnet-dns' },
         sync: { orphanGraceSeconds: 5, resyncSeconds: 60, leaseDurationSeconds: 30 },
       },
-      sync: { fromHost: { nodes: { enabled: true, selector: { labels: { pool: 'a' } }, clearImageStatus: true } } },
+      sync: {
+        toHost: { endpoints: { enabled: false } },
+        fromHost: { nodes: { enabled: true, selector: { labels: { pool: 'a' } }, clearImageStatus: true } },
+      },
     }));
     t.same(settings, {
       vcluster: 'team-a',
@@ -178,6 +182,7 @@ t.test('syncSettingsFromConfig', async (t) => {
       resyncMs: 60_000,
       leaseDurationMs: 30_000,
       pods: { enabled: true },
+      services: { enabled: true, endpoints: false, endpointSlices: true },
       nodes: { enabled: true, all: false, labels: { pool: 'a' }, clearImageStatus: true },
     });
   });
