@@ -3,7 +3,7 @@
 // this virtual cluster's. The webhook calls it while the virtual write is being admitted; the
 // reconciler calls it to repair what a write path missed. It is the only code that writes host pods.
 import { VcnetError } from '../errors.ts';
-import { isAlreadyExists, isConflict, isNotFound, KubeApiError, toApiStatus, type KubeTransport } from '../kube/index.ts';
+import { isAlreadyExists, isConflict, isNotFound, KubeApiError, toApiStatus, type ApiStatus, type KubeTransport } from '../kube/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import {
   ephemeralContainerToHost, hostMarkerLabels, KINDS, notManagedReason, podToHost, podUpdateToHost, POD_UID, serviceAccountTokenRequests,
@@ -20,12 +20,29 @@ export const TOKENS_ANNOTATION = 'vcnet.dev/service-account-tokens';
 export class HostRefusal extends Error {
   readonly code: number;
   readonly reason: string;
-  constructor(code: number, reason: string, message: string, opts?: { cause?: unknown }) {
-    super(message, opts);
+  /** The host's Status details in virtual words (kind, the virtual name, causes): kubectl prints them. */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+  constructor(code: number, reason: string, message: string, opts?: { cause?: unknown; details?: Readonly<Record<string, unknown>> }) {
+    super(message, opts?.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'HostRefusal';
     this.code = code;
     this.reason = reason;
+    this.details = opts?.details;
   }
+}
+
+/** The refusal of a host write as the virtual client should read it: host names turned into virtual ones. */
+export function hostRefusal(status: ApiStatus, what: string, mapping: NameMapping, cause: unknown): HostRefusal {
+  const d = status.details;
+  const details = d === undefined ? undefined : {
+    ...(d.kind !== undefined ? { kind: d.kind } : {}),
+    ...(d.group !== undefined ? { group: d.group } : {}),
+    ...(d.name !== undefined ? { name: d.name === mapping.host.name ? mapping.virtual.name : toVirtualMessage(d.name, [mapping]) } : {}),
+    ...(d.causes !== undefined ? { causes: d.causes.map((c) => ({ ...c, ...(c.message !== undefined ? { message: toVirtualMessage(c.message, [mapping]) } : {}) })) } : {}),
+  };
+  return new HostRefusal(status.code, status.reason, `the host cluster refused ${what}: ${toVirtualMessage(status.message, [mapping])}`, {
+    cause, ...(details !== undefined ? { details } : {}),
+  });
 }
 
 export interface PodSyncOptions {
@@ -267,6 +284,6 @@ export class PodSync {
       host: { name: hName, namespace: this.#o.tr.hostNamespace },
       virtual: { name: vPod.metadata.name ?? '', namespace: vPod.metadata.namespace ?? '' },
     };
-    return new HostRefusal(status.code, status.reason, `the host cluster refused ${what}: ${toVirtualMessage(status.message, [mapping])}`, { cause: err });
+    return hostRefusal(status, what, mapping, err);
   }
 }

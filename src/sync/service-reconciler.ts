@@ -242,12 +242,22 @@ export class ServiceReconciler {
     }
     this.#o.sync.settled(ns, name);
     if (vSvc.metadata.deletionTimestamp !== undefined) return;
+    // The webhook has written the host ahead of the virtual object (an update or delete being
+    // stored): the pair only looks out of step. The virtual watch event queues the key again.
+    if (this.#o.sync.writeInFlight(ns, name, vSvc.metadata.resourceVersion)) {
+      this.#queue.addAfter(key(ns, name), 1000);
+      return;
+    }
     if (hSvc !== undefined && !ours) {
       log.warn('the host name of this service is taken by a service vcnet does not manage; left alone');
       return;
     }
     if (hSvc === undefined || hSvc.metadata.deletionTimestamp !== undefined) {
       if (hSvc !== undefined) return; // its deletion event queues the Service again
+      // The cache may lag behind a delete: re-create only for a virtual Service that is still there.
+      const live = await this.#liveService(ns, name);
+      if (live === undefined || live.metadata.deletionTimestamp !== undefined) return;
+      if (live.metadata.resourceVersion !== vSvc.metadata.resourceVersion) { this.#queue.addAfter(key(ns, name), 200); return; }
       log.info({ clusterIP: vSvc.spec?.clusterIP }, 'virtual service has no host service: creating it with the virtual ClusterIP');
       const out = await this.#o.sync.update(undefined, vSvc);
       await this.#writeAllocations(vSvc, out.object, log);
@@ -267,6 +277,15 @@ export class ServiceReconciler {
     const status = serviceStatusToVirtual(hSvc);
     if (statusDiffers(status, vSvc.status)) {
       await this.#o.virtual.transport.request('PUT', `${API.core}/namespaces/${ns}/services/${name}/status`, { body: { ...vSvc, status } });
+    }
+  }
+
+  async #liveService(ns: string, name: string): Promise<Service | undefined> {
+    try {
+      return await this.#o.virtual.transport.request<Service>('GET', `${API.core}/namespaces/${ns}/services/${name}`);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
     }
   }
 

@@ -9,10 +9,17 @@ import { VcnetError } from '../errors.ts';
 import { isAlreadyExists, isConflict, isNotFound, KubeApiError, toApiStatus, type KubeTransport } from '../kube/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import {
-  KINDS, notManagedReason, serviceToHost, serviceUpdateToHost, toVirtualMessage, withHostAllocations,
+  KINDS, notManagedReason, serviceToHost, serviceUpdateToHost, withHostAllocations,
   type NameMapping, type Service, type Translator,
 } from '../translate/index.ts';
-import { HostRefusal, type WriteOptions } from './pods.ts';
+import { HostRefusal, hostRefusal, type WriteOptions } from './pods.ts';
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+  });
+}
 
 export interface ServiceSyncOptions {
   readonly tr: Translator;
@@ -44,7 +51,15 @@ const MAX_NAME = 63;
  * refused after admission (quota, another webhook), and a retry replaces it. Misjudging a very slow
  * create is repaired by the reconciler (the host twin is re-created with the stored virtual IP).
  */
-const IN_FLIGHT_MS = 5_000;
+const IN_FLIGHT_MS = 2_000;
+
+/**
+ * An update or delete writes the host before the virtual object is stored. Until the virtual cache
+ * shows the write (its resourceVersion moves on, or the object goes), the reconciler must not take
+ * the host's new state for drift and put the old one back. After this long, a virtual write that
+ * never came (refused after admission) no longer holds the reconciler back.
+ */
+const WRITE_IN_FLIGHT_MS = 5_000;
 
 function ref(s: Service): string {
   return `${s.metadata.namespace ?? ''}/${s.metadata.name ?? ''}`;
@@ -59,6 +74,8 @@ export class ServiceSync {
   readonly #o: ServiceSyncOptions;
   /** `ns/name` → host UID and time of creates whose virtual object is not stored yet. */
   readonly #inFlight = new Map<string, { hostUid: string; at: number; check: NodeJS.Timeout }>();
+  /** `ns/name` → the virtual resourceVersion an update or delete was written to the host from, and when. */
+  readonly #writes = new Map<string, { rv: string; at: number }>();
 
   constructor(opts: ServiceSyncOptions) {
     this.#o = opts;
@@ -123,7 +140,11 @@ export class ServiceSync {
       hSvc = await this.#o.host.request<Service>('POST', this.#path(), { query, body: hBody, ...signal });
     } catch (err) {
       if (!isAlreadyExists(err)) throw this.#hostError(vSvc, err, hName);
-      hSvc = await this.#existing(vSvc, hBody, opts);
+      const existing = await this.#existing(vSvc, hBody, opts);
+      // The name is taken in the virtual cluster: the API server answers AlreadyExists itself, as it
+      // would without vcnet, once the object passes admission unchanged.
+      if (existing === undefined) return { object: vIn, warnings: [] };
+      hSvc = existing;
     }
     if (!opts.dryRun) this.#track(vSvc, hSvc);
     await this.#ensureCovers(vSvc, hSvc, opts);
@@ -133,22 +154,24 @@ export class ServiceSync {
 
   /**
    * A host Service of that name exists already. Foreign: refused. Ours, with a virtual Service of
-   * that name stored: the API server refuses this create as AlreadyExists by itself, so the host
-   * twin is left alone. Ours without a virtual Service: the leftover of a create the API server
-   * refused after admission (quota, another webhook), unless that create is still in flight. A
-   * leftover is replaced, so the new Service gets what this request asks for.
+   * that name stored: undefined, the twin is left alone and the API server refuses the create as
+   * AlreadyExists. Ours without a virtual Service: either a create still in flight (its virtual
+   * object is about to be stored: wait for it, briefly) or the leftover of a create the API server
+   * refused after admission (quota, another webhook), which is replaced, so the new Service gets
+   * what this request asks for and a retry right after a refusal succeeds.
    */
-  async #existing(vSvc: Service, hBody: Service, opts: WriteOptions): Promise<Service> {
+  async #existing(vSvc: Service, hBody: Service, opts: WriteOptions): Promise<Service | undefined> {
     const hName = hBody.metadata.name ?? '';
     const signal = opts.signal ? { signal: opts.signal } : {};
     const current = await this.#o.host.request<Service>('GET', this.#path(hName), signal)
       .catch((err: unknown) => { throw this.#hostError(vSvc, err, hName); });
     const why = notManagedReason(this.#o.tr, current.metadata, KINDS.Service);
     if (why !== undefined) throw new VcnetError('VCN_ERR_SYNC_HOST_CONFLICT', [`service ${this.#o.tr.hostNamespace}/${hName}`, why]);
-    if (await this.#virtualExists(vSvc, opts.signal)) return current;
-    const pending = this.#inFlight.get(ref(vSvc));
-    if (pending !== undefined && pending.hostUid === current.metadata.uid && Date.now() - pending.at < IN_FLIGHT_MS) {
-      throw new VcnetError('VCN_ERR_SYNC_HOST_TERMINATING', ['service']);
+    for (;;) {
+      if (await this.#virtualExists(vSvc, opts.signal)) return undefined;
+      const pending = this.#inFlight.get(ref(vSvc));
+      if (pending === undefined || pending.hostUid !== current.metadata.uid || Date.now() - pending.at >= IN_FLIGHT_MS) break;
+      await sleep(100, opts.signal);
     }
     if (current.metadata.deletionTimestamp !== undefined) throw new VcnetError('VCN_ERR_SYNC_HOST_TERMINATING', ['service']);
     // A dry run cannot replace it; the leftover's allocations are what a real create would most likely get.
@@ -191,6 +214,7 @@ export class ServiceSync {
         current = await this.#o.host.request<Service>('GET', this.#path(hName), signal);
       } catch (err) {
         if (!isNotFound(err)) throw this.#hostError(vNew, err, hName);
+        if (!opts.dryRun && vOld !== undefined) this.#wrote(vOld);
         return this.#recreate(vNew, opts);
       }
       const why = notManagedReason(this.#o.tr, current.metadata, KINDS.Service);
@@ -203,6 +227,7 @@ export class ServiceSync {
         if (opts.dryRun) return { object: vNew, warnings: [] };
         this.#o.logger.warn({ virtual: ref(vNew), host: `${this.#o.tr.hostNamespace}/${hName}`, virtualIP: vNew.spec?.clusterIP, hostIP: current.spec?.clusterIP }, 'host service has another ClusterIP: re-creating it with the virtual one');
         await this.#deleteHost(hName, current.metadata.uid ?? '');
+        if (!opts.dryRun && vOld !== undefined) this.#wrote(vOld);
         return this.#recreate(vNew, opts);
       }
       const body = serviceUpdateToHost(this.#o.tr, current, vNew);
@@ -213,6 +238,7 @@ export class ServiceSync {
         if (isConflict(err) && attempt < 4) continue;
         throw this.#hostError(vNew, err, hName);
       }
+      if (!opts.dryRun && vOld !== undefined) this.#wrote(vOld);
       await this.#ensureCovers(vNew, hSvc, opts);
       return { object: keepImmutable(vOld, allocated(vNew, hSvc, opts)), warnings: [] };
     }
@@ -247,12 +273,33 @@ export class ServiceSync {
     if (notManagedReason(this.#o.tr, current.metadata, KINDS.Service) !== undefined) return;
     if (opts.dryRun) return;
     this.settled(vSvc.metadata.namespace ?? '', vSvc.metadata.name ?? '');
+    this.#wrote(vSvc);
     await this.#deleteHost(hName, current.metadata.uid ?? '');
   }
 
   /** Deletes a host Service found without a virtual twin (the reconciler's garbage collection). */
   async deleteOrphan(hSvc: Service): Promise<void> {
     await this.#deleteHost(hSvc.metadata.name ?? '', hSvc.metadata.uid ?? '');
+  }
+
+  /** Remembers that the host took a write of this virtual Service whose virtual object is at `rv` before it. */
+  #wrote(vSvc: Service): void {
+    this.#writes.set(ref(vSvc), { rv: vSvc.metadata.resourceVersion ?? '', at: Date.now() });
+  }
+
+  /**
+   * Whether the host already holds a write of this virtual Service that the virtual cache, still at
+   * `cachedRV`, does not show yet (the reconciler then leaves the pair alone for a moment).
+   */
+  writeInFlight(vNamespace: string, vName: string, cachedRV: string | undefined): boolean {
+    const k = `${vNamespace}/${vName}`;
+    const w = this.#writes.get(k);
+    if (w === undefined) return false;
+    if (Date.now() - w.at >= WRITE_IN_FLIGHT_MS || (cachedRV ?? '') !== w.rv) {
+      this.#writes.delete(k);
+      return false;
+    }
+    return true;
   }
 
   /** Whether a create of this virtual name is in flight (its host twin may exist before the virtual Service). */
@@ -297,7 +344,7 @@ export class ServiceSync {
       host: { name: hName, namespace: this.#o.tr.hostNamespace },
       virtual: { name: vSvc.metadata.name ?? '', namespace: vSvc.metadata.namespace ?? '' },
     };
-    return new HostRefusal(status.code, status.reason, `the host cluster refused ${what}: ${toVirtualMessage(status.message, [mapping])}`, { cause: err });
+    return hostRefusal(status, what, mapping, err);
   }
 }
 

@@ -48,7 +48,7 @@ export function podSyncHook(sync: PodSync, metrics?: SyncMetrics): ValidatingHoo
         result = err instanceof HostRefusal ? 'refused' : 'error';
         if (err instanceof HostRefusal) {
           ctx.log.info({ code: err.code, reason: err.reason, message: err.message }, 'host refused the pod');
-          return deny(err.message, { code: err.code, reason: err.reason });
+          return deny(err.message, { code: err.code, reason: err.reason, ...(err.details !== undefined ? { details: err.details } : {}) });
         }
         throw err;
       } finally {

@@ -44,7 +44,7 @@ export function serviceSyncHook(sync: ServiceSync, metrics?: SyncMetrics): Mutat
         result = err instanceof HostRefusal ? 'refused' : 'error';
         if (err instanceof HostRefusal) {
           ctx.log.info({ code: err.code, reason: err.reason, message: err.message }, 'host refused the service');
-          return deny(err.message, { code: err.code, reason: err.reason });
+          return deny(err.message, { code: err.code, reason: err.reason, ...(err.details !== undefined ? { details: err.details } : {}) });
         }
         throw err;
       } finally {
