@@ -50,6 +50,8 @@ const KUBERNETES_KEY = 'kubernetes';
 const SLICE_KEY = 'slice:';
 const API = { discovery: '/apis/discovery.k8s.io/v1', core: '/api/v1' };
 const VCNET_SLICE_MANAGER = 'vcnet.dev';
+/** How long the reconciler waits for the host cache to show its own write before judging anyway. */
+const CACHE_CATCH_UP_MS = 2_000;
 
 function key(ns: string, name: string): string {
   return `${ns}/${name}`;
@@ -75,6 +77,10 @@ export class ServiceReconciler {
   readonly #failures = new Map<string, number>();
   /** `ns/service` → names of the virtual EndpointSlices labelled with that service. */
   readonly #slicesOf = new Map<string, Set<string>>();
+  /** `ns/name` → when the reconciler first saw that Service's host twin without a virtual Service. */
+  readonly #orphanSince = new Map<string, number>();
+  /** `ns/name` → the host resourceVersion the reconciler's last write produced, until the cache shows it. */
+  readonly #hostWritten = new Map<string, { rv: string; at: number }>();
   #leading = false;
   #resyncTimer: NodeJS.Timeout | undefined;
   #warnedNoKubeService = false;
@@ -238,8 +244,10 @@ export class ServiceReconciler {
 
     if (vSvc === undefined) {
       if (hSvc !== undefined && ours && hSvc.metadata.deletionTimestamp === undefined) await this.#collectOrphan(ns, name, hSvc, log);
+      else this.#orphanSince.delete(key(ns, name));
       return;
     }
+    this.#orphanSince.delete(key(ns, name));
     this.#o.sync.settled(ns, name);
     if (vSvc.metadata.deletionTimestamp !== undefined) return;
     // The webhook has written the host ahead of the virtual object (an update or delete being
@@ -252,14 +260,30 @@ export class ServiceReconciler {
       log.warn('the host name of this service is taken by a service vcnet does not manage; left alone');
       return;
     }
+    // The host cache has not caught up with a write of ours yet: judging drift now would only
+    // repeat that write.
+    const written = this.#hostWritten.get(key(ns, name));
+    if (written !== undefined) {
+      if (hSvc?.metadata.resourceVersion !== written.rv && Date.now() - written.at < CACHE_CATCH_UP_MS) { this.#queue.addAfter(key(ns, name), 100); return; }
+      this.#hostWritten.delete(key(ns, name));
+    }
     if (hSvc === undefined || hSvc.metadata.deletionTimestamp !== undefined) {
       if (hSvc !== undefined) return; // its deletion event queues the Service again
-      // The cache may lag behind a delete: re-create only for a virtual Service that is still there.
+      // Both caches may lag: the host one behind a create that just made the twin, the virtual one
+      // behind a delete. Re-create only what the API servers themselves say is missing.
+      if (await this.#liveHost(hName) !== undefined) { this.#queue.addAfter(key(ns, name), 200); return; }
       const live = await this.#liveService(ns, name);
       if (live === undefined || live.metadata.deletionTimestamp !== undefined) return;
       if (live.metadata.resourceVersion !== vSvc.metadata.resourceVersion) { this.#queue.addAfter(key(ns, name), 200); return; }
       log.info({ clusterIP: vSvc.spec?.clusterIP }, 'virtual service has no host service: creating it with the virtual ClusterIP');
       const out = await this.#o.sync.update(undefined, vSvc);
+      this.#noteWritten(ns, name, out.host);
+      // A delete may have slipped in between the check and the create: then the new twin goes too.
+      const after = await this.#liveService(ns, name);
+      if (after === undefined || after.metadata.deletionTimestamp !== undefined) {
+        if (out.host !== undefined) await this.#o.sync.deleteOrphan(out.host);
+        return;
+      }
       await this.#writeAllocations(vSvc, out.object, log);
       return;
     }
@@ -267,6 +291,7 @@ export class ServiceReconciler {
     if (drift.length > 0) {
       log.info({ fields: drift }, 'host service drifted from the virtual service: repairing');
       const out = await this.#o.sync.update(undefined, vSvc);
+      this.#noteWritten(ns, name, out.host);
       await this.#writeAllocations(vSvc, out.object, log);
       return; // the host update's watch event queues the Service again for the status
     }
@@ -277,6 +302,20 @@ export class ServiceReconciler {
     const status = serviceStatusToVirtual(hSvc);
     if (statusDiffers(status, vSvc.status)) {
       await this.#o.virtual.transport.request('PUT', `${API.core}/namespaces/${ns}/services/${name}/status`, { body: { ...vSvc, status } });
+    }
+  }
+
+  #noteWritten(ns: string, name: string, hSvc: Service | undefined): void {
+    const rv = hSvc?.metadata.resourceVersion;
+    if (rv !== undefined) this.#hostWritten.set(key(ns, name), { rv, at: Date.now() });
+  }
+
+  async #liveHost(hName: string): Promise<Service | undefined> {
+    try {
+      return await this.#o.host.transport.request<Service>('GET', `${API.core}/namespaces/${this.#o.tr.hostNamespace}/services/${hName}`);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
     }
   }
 
@@ -299,8 +338,12 @@ export class ServiceReconciler {
 
   async #collectOrphan(ns: string, name: string, hSvc: Service, log: Logger): Promise<void> {
     if (this.#o.sync.inFlight(ns, name)) { this.#queue.addAfter(key(ns, name), 1000); return; }
-    const created = Date.parse(hSvc.metadata.creationTimestamp ?? '');
-    const age = Number.isFinite(created) ? Date.now() - created : Infinity;
+    // Aged on vcnet's own clock from when it first saw the twin without a virtual Service:
+    // creationTimestamp has one-second resolution, and another replica's create may be in flight.
+    const k = key(ns, name);
+    const since = this.#orphanSince.get(k) ?? Date.now();
+    this.#orphanSince.set(k, since);
+    const age = Date.now() - since;
     const grace = this.#o.settings.orphanGraceMs;
     if (age < grace) { this.#queue.addAfter(key(ns, name), grace - age + 100); return; }
     // The cache may lag: ask the virtual API server before deleting anything.
@@ -312,6 +355,7 @@ export class ServiceReconciler {
     }
     log.info({ ageMs: age }, 'host service has no virtual service: deleting it');
     await this.#o.sync.deleteOrphan(hSvc);
+    this.#orphanSince.delete(k);
     this.#o.metrics?.orphans.inc({ kind: 'Service' });
   }
 

@@ -36,6 +36,8 @@ export interface ServiceSyncOptions {
 export interface ServiceWriteOutcome {
   /** The virtual Service as it must be stored: with the host's allocations. */
   readonly object: Service;
+  /** The host twin as the host answered the write (absent when nothing was written). */
+  readonly host?: Service;
   readonly warnings: readonly string[];
 }
 
@@ -73,7 +75,8 @@ function clusterIPsOf(s: Service): string[] {
 export class ServiceSync {
   readonly #o: ServiceSyncOptions;
   /** `ns/name` → host UID and time of creates whose virtual object is not stored yet. */
-  readonly #inFlight = new Map<string, { hostUid: string; at: number; check: NodeJS.Timeout }>();
+  /** `hostUid` is '' from just before the host create until it answered (the host watch may be faster). */
+  readonly #inFlight = new Map<string, { hostUid: string; at: number; check: NodeJS.Timeout | undefined }>();
   /** `ns/name` → the virtual resourceVersion an update or delete was written to the host from, and when. */
   readonly #writes = new Map<string, { rv: string; at: number }>();
 
@@ -135,21 +138,26 @@ export class ServiceSync {
     const hName = hBody.metadata.name ?? '';
     const query = opts.dryRun ? { dryRun: 'All' } : {};
     const signal = opts.signal ? { signal: opts.signal } : {};
+    // In flight from before the host create: its watch event may reach the reconciler before the
+    // create's answer reaches this request, and the twin must not look like an orphan then.
+    const placeholder = opts.dryRun || this.#inFlight.has(key) ? undefined : { hostUid: '', at: Date.now(), check: undefined };
+    if (placeholder !== undefined) this.#inFlight.set(key, placeholder);
+    const unmark = (): void => { if (placeholder !== undefined && this.#inFlight.get(key) === placeholder) this.#inFlight.delete(key); };
     let hSvc: Service;
     try {
       hSvc = await this.#o.host.request<Service>('POST', this.#path(), { query, body: hBody, ...signal });
     } catch (err) {
-      if (!isAlreadyExists(err)) throw this.#hostError(vSvc, err, hName);
-      const existing = await this.#existing(vSvc, hBody, opts);
+      if (!isAlreadyExists(err)) { unmark(); throw this.#hostError(vSvc, err, hName); }
+      const existing = await this.#existing(vSvc, hBody, opts, placeholder).catch((e: unknown) => { unmark(); throw e; });
       // The name is taken in the virtual cluster: the API server answers AlreadyExists itself, as it
       // would without vcnet, once the object passes admission unchanged.
-      if (existing === undefined) return { object: vIn, warnings: [] };
+      if (existing === undefined) { unmark(); return { object: vIn, warnings: [] }; }
       hSvc = existing;
     }
     if (!opts.dryRun) this.#track(vSvc, hSvc);
     await this.#ensureCovers(vSvc, hSvc, opts);
     this.#o.logger.debug({ virtual: key, host: `${this.#o.tr.hostNamespace}/${hName}`, clusterIP: hSvc.spec?.clusterIP, dryRun: opts.dryRun === true }, 'host service created');
-    return { object: allocated(vSvc, hSvc, opts), warnings: [] };
+    return { object: allocated(vSvc, hSvc, opts), host: hSvc, warnings: [] };
   }
 
   /**
@@ -160,7 +168,7 @@ export class ServiceSync {
    * refused after admission (quota, another webhook), which is replaced, so the new Service gets
    * what this request asks for and a retry right after a refusal succeeds.
    */
-  async #existing(vSvc: Service, hBody: Service, opts: WriteOptions): Promise<Service | undefined> {
+  async #existing(vSvc: Service, hBody: Service, opts: WriteOptions, own?: object): Promise<Service | undefined> {
     const hName = hBody.metadata.name ?? '';
     const signal = opts.signal ? { signal: opts.signal } : {};
     const current = await this.#o.host.request<Service>('GET', this.#path(hName), signal)
@@ -169,8 +177,10 @@ export class ServiceSync {
     if (why !== undefined) throw new VcnetError('VCN_ERR_SYNC_HOST_CONFLICT', [`service ${this.#o.tr.hostNamespace}/${hName}`, why]);
     for (;;) {
       if (await this.#virtualExists(vSvc, opts.signal)) return undefined;
+      // Another request's create of this name, still in flight (its host create may not have answered yet).
       const pending = this.#inFlight.get(ref(vSvc));
-      if (pending === undefined || pending.hostUid !== current.metadata.uid || Date.now() - pending.at >= IN_FLIGHT_MS) break;
+      const other = pending !== undefined && pending !== own && (pending.hostUid === '' || pending.hostUid === current.metadata.uid);
+      if (!other || Date.now() - pending.at >= IN_FLIGHT_MS) break;
       await sleep(100, opts.signal);
     }
     if (current.metadata.deletionTimestamp !== undefined) throw new VcnetError('VCN_ERR_SYNC_HOST_TERMINATING', ['service']);
@@ -240,7 +250,7 @@ export class ServiceSync {
       }
       if (!opts.dryRun && vOld !== undefined) this.#wrote(vOld);
       await this.#ensureCovers(vNew, hSvc, opts);
-      return { object: keepImmutable(vOld, allocated(vNew, hSvc, opts)), warnings: [] };
+      return { object: keepImmutable(vOld, allocated(vNew, hSvc, opts)), host: hSvc, warnings: [] };
     }
   }
 
@@ -253,7 +263,7 @@ export class ServiceSync {
         query: opts.dryRun ? { dryRun: 'All' } : {}, body: hBody, ...(opts.signal ? { signal: opts.signal } : {}),
       });
       await this.#ensureCovers(vSvc, hSvc, opts);
-      return { object: allocated(vSvc, hSvc, opts), warnings: [] };
+      return { object: allocated(vSvc, hSvc, opts), host: hSvc, warnings: [] };
     } catch (err) {
       if (isAlreadyExists(err)) throw new VcnetError('VCN_ERR_SYNC_HOST_TERMINATING', ['service']);
       throw this.#hostError(vSvc, err, hName);
