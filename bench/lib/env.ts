@@ -31,7 +31,7 @@ export interface BenchEnv {
   stop(): Promise<void>;
 }
 
-export async function startBenchEnv(opts: { workDir: string; stateDir?: string; log: (m: string) => void }): Promise<BenchEnv> {
+export async function startBenchEnv(opts: { workDir: string; stateDir?: string; log: (m: string) => void; vcnetConfig?: Record<string, unknown> }): Promise<BenchEnv> {
   const { workDir, log } = opts;
   let state: LocalEnvState;
   let ownsPlanes = false;
@@ -57,7 +57,7 @@ export async function startBenchEnv(opts: { workDir: string; stateDir?: string; 
   let vcnet: SpawnedProcess | undefined;
   try {
     const admin = await issueCert(state.virtual.ca, { commonName: 'admin', organizations: ['system:masters'], usages: ['client'] });
-    const started = await startVcnet(workDir, state);
+    const started = await startVcnet(workDir, state, opts.vcnetConfig);
     vcnet = started.proc;
     const proc = vcnet;
     const apiserver = state.virtual.processes.find((p) => p.name === 'kube-apiserver');
@@ -81,19 +81,35 @@ export async function startBenchEnv(opts: { workDir: string; stateDir?: string; 
   }
 }
 
-/** `vcnet serve` configured the way `vcnet up` does it (src/cli/up.ts), in a child that dies with us. */
-async function startVcnet(workDir: string, state: LocalEnvState): Promise<{ proc: SpawnedProcess; url: string; readyMs: number }> {
+/**
+ * `vcnet serve` configured the way `vcnet up` does it (src/cli/up.ts), in a child that dies with us;
+ * `extra` is laid over that configuration (the services benchmark shortens the orphan grace with it).
+ */
+async function startVcnet(workDir: string, state: LocalEnvState, extra?: Record<string, unknown>): Promise<{ proc: SpawnedProcess; url: string; readyMs: number }> {
   const [proxyPort, healthPort, webhookPort] = await freePorts(3) as [number, number, number];
-  const configFile = await writeLocalVcnetConfig(workDir, state, { proxyPort, healthPort, webhookPort, certsDir: join(workDir, 'certs'), writtenBy: 'bench/run.ts' });
-  const logFile = join(workDir, 'vcnet.log');
+  const configFile = await writeLocalVcnetConfig(workDir, state, { proxyPort, healthPort, webhookPort, certsDir: join(workDir, 'certs'), writtenBy: 'bench/run.ts', ...(extra !== undefined ? { extra } : {}) });
+  const { proc, readyMs } = await launchVcnet({ configFile, logFile: join(workDir, 'vcnet.log'), healthPort, proxyPort });
+  return { proc, url: `https://127.0.0.1:${proxyPort}`, readyMs };
+}
+
+/**
+ * Spawns `vcnet serve --config configFile` (log appended to `logFile`) and resolves once its /readyz
+ * on `healthPort` answers 200, with the time from the spawn. `onSpawn` sees the process as soon as
+ * it exists. Also how a benchmark restarts the vcnet it started, with the same configuration and ports.
+ */
+export async function launchVcnet(opts: {
+  configFile: string; logFile: string; healthPort: number; proxyPort?: number; onSpawn?: (proc: SpawnedProcess) => void;
+}): Promise<{ proc: SpawnedProcess; readyMs: number }> {
+  const { logFile } = opts;
   const t0 = performance.now();
   // Not detached: setpriv's parent-death signal stops it even if this run is killed with SIGKILL.
-  const proc = spawnLogged({ name: 'vcnet', binary: process.execPath, args: [MAIN, 'serve', '--config', configFile], logFile, port: proxyPort });
+  const proc = spawnLogged({ name: 'vcnet', binary: process.execPath, args: [MAIN, 'serve', '--config', opts.configFile], logFile, ...(opts.proxyPort !== undefined ? { port: opts.proxyPort } : {}) });
+  opts.onSpawn?.(proc);
   try {
-    await waitForVcnet(`http://127.0.0.1:${healthPort}`, () => proc.exit === undefined, logFile);
+    await waitForVcnet(`http://127.0.0.1:${opts.healthPort}`, () => proc.exit === undefined, logFile);
   } catch (err) {
     await stopProcesses([proc], { timeoutMs: 5_000 });
     throw err;
   }
-  return { proc, url: `https://127.0.0.1:${proxyPort}`, readyMs: performance.now() - t0 };
+  return { proc, readyMs: performance.now() - t0 };
 }

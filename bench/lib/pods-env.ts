@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { issueCert } from '../../src/certs/index.ts';
-import { LOCAL_HOST_NAMESPACE } from '../../src/cli/up.ts';
+import { LOCAL_HOST_NAMESPACE, LOCAL_VCLUSTER } from '../../src/cli/up.ts';
 import { readEndpoints } from '../../src/cli/paths.ts';
 import { readEnvState, type LocalEnvState } from '../../src/local/env.ts';
 import { kwokNode } from '../../src/local/kwok.ts';
@@ -27,6 +27,8 @@ export interface PodsEnv {
   /** The host kube-apiserver (admin). */
   host: Endpoint;
   hostNamespace: string;
+  /** The vCluster name vcnet runs as (`vcnet.name`): the `<vcluster>` of host names and the marker label's value. */
+  vcluster: string;
   /** vcnet's /metrics, when known. */
   metricsUrl: string | undefined;
   /** Process groups for CPU figures. */
@@ -35,10 +37,11 @@ export interface PodsEnv {
   stop(): Promise<void>;
 }
 
-export async function startPodsEnv(opts: { workDir: string; stateDir?: string; log: (m: string) => void }): Promise<PodsEnv> {
+/** `vcnetConfig` is laid over the configuration of the vcnet started here (not with `stateDir`). */
+export async function startPodsEnv(opts: { workDir: string; stateDir?: string; log: (m: string) => void; vcnetConfig?: Record<string, unknown> }): Promise<PodsEnv> {
   const { log } = opts;
   if (opts.stateDir !== undefined) return attach(resolve(opts.stateDir), log);
-  const env = await startBenchEnv({ workDir: opts.workDir, log });
+  const env = await startBenchEnv({ workDir: opts.workDir, log, ...(opts.vcnetConfig !== undefined ? { vcnetConfig: opts.vcnetConfig } : {}) });
   try {
     const config = readVcnetConfig(join(opts.workDir, 'vcnet.yaml'));
     return {
@@ -47,6 +50,7 @@ export async function startPodsEnv(opts: { workDir: string; stateDir?: string; l
       proxy: fromTarget(env.proxy, 'vcnet proxy'),
       host: await hostEndpoint(env.state),
       hostNamespace: config.hostNamespace,
+      vcluster: config.vcluster,
       metricsUrl: config.metricsUrl,
       pids: processGroups(env.state, env.vcnet.pid),
       startup: { host: env.state.host.timings, virtual: env.state.virtual.timings, ...(env.upEnvMs !== undefined ? { upEnvMs: env.upEnvMs } : {}), vcnetReadyMs: env.vcnetReadyMs },
@@ -76,6 +80,7 @@ async function attach(stateDir: string, log: (m: string) => void): Promise<PodsE
     proxy: { label: 'vcnet proxy', url: endpoints.proxy, caPem: readFileSync(endpoints.proxyCA, 'utf8'), client: admin },
     host: await hostEndpoint(state),
     hostNamespace: config.hostNamespace,
+    vcluster: config.vcluster,
     metricsUrl: config.metricsUrl ?? endpoints.metrics,
     pids: processGroups(state, vcnet.pid),
     startup: { host: state.host.timings, virtual: state.virtual.timings },
@@ -88,12 +93,13 @@ async function hostEndpoint(state: LocalEnvState): Promise<Endpoint> {
   return { label: 'host apiserver', url: state.host.url, caPem: state.host.caPem, client: admin };
 }
 
-function readVcnetConfig(file: string): { hostNamespace: string; metricsUrl: string | undefined } {
-  if (!existsSync(file)) return { hostNamespace: LOCAL_HOST_NAMESPACE, metricsUrl: undefined };
-  const c = parse(readFileSync(file, 'utf8')) as { vcnet?: { host?: { namespace?: string }; observability?: { bindAddress?: string; port?: number } } };
+function readVcnetConfig(file: string): { hostNamespace: string; vcluster: string; metricsUrl: string | undefined } {
+  if (!existsSync(file)) return { hostNamespace: LOCAL_HOST_NAMESPACE, vcluster: LOCAL_VCLUSTER, metricsUrl: undefined };
+  const c = parse(readFileSync(file, 'utf8')) as { vcnet?: { name?: string; host?: { namespace?: string }; observability?: { bindAddress?: string; port?: number } } };
   const o = c.vcnet?.observability;
   return {
     hostNamespace: c.vcnet?.host?.namespace ?? LOCAL_HOST_NAMESPACE,
+    vcluster: c.vcnet?.name ?? LOCAL_VCLUSTER,
     metricsUrl: o?.port !== undefined ? `http://${o.bindAddress ?? '127.0.0.1'}:${o.port}/metrics` : undefined,
   };
 }

@@ -172,34 +172,37 @@ export interface PodsReport {
   startup: { host: Record<string, number>; virtual: Record<string, number>; upEnvMs?: number; vcnetReadyMs?: number };
 }
 
-function ms(v: number): string {
+// Number formats of the markdown tables, shared with the services benchmark (services-report.ts).
+
+/** Milliseconds with 3 significant digits or so. */
+export function ms(v: number): string {
   if (!Number.isFinite(v)) return '—';
   const a = Math.abs(v);
   return v.toFixed(a < 10 ? 2 : a < 100 ? 1 : 0);
 }
 
-function x(v: number): string {
+export function x(v: number): string {
   return Number.isFinite(v) ? `×${v.toFixed(2)}` : '—';
 }
 
-function rate(v: number): string {
+export function rate(v: number): string {
   return Number.isFinite(v) ? v.toFixed(1) : '—';
 }
 
-function mib(v: number): string {
+export function mib(v: number): string {
   return Number.isFinite(v) ? `${v.toFixed(1)} MiB` : '—';
 }
 
-function pct(v: number): string {
+export function pct(v: number): string {
   return Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : '—';
 }
 
-function rounds(c: RoundCount): string {
+export function rounds(c: RoundCount): string {
   if (c.clean === c.run) return String(c.run);
   return c.clean === 0 ? `${c.run}, all disturbed ⚠` : `${c.clean} of ${c.run}`;
 }
 
-function summary(s: LatencySummary): string {
+export function summary(s: LatencySummary): string {
   return s.count === 0 ? '—' : `${ms(s.p50)} / ${ms(s.p99)} / ${ms(s.max)}`;
 }
 

@@ -136,9 +136,11 @@ export class PodTracker {
 /**
  * LIST, then WATCH from the list's resourceVersion, reopening the watch from the last version seen
  * (bookmarks keep it fresh) when the server ends it, and listing again after 410 Gone. Objects
- * found on a list are reported as ADDED; objects gone by a relist as DELETED (at relist time).
+ * found on a list are reported as ADDED; objects gone by a relist as DELETED (at relist time, with
+ * only the name, namespace and annotations of the object). Any kind: the services benchmark
+ * watches Services with it.
  */
-class WatchLoop {
+export class WatchLoop {
   readonly #e: Endpoint;
   readonly #path: string;
   readonly #onEvent: (type: string, p: WirePod, at: number) => void;
