@@ -1,4 +1,4 @@
-// JSON value helpers shared by the Service and Endpoints translations (internal: not re-exported
+// JSON value helpers shared by the Pod, Service and Endpoints translations (internal: not re-exported
 // from index.ts). Objects here are JSON as it comes off the wire.
 
 /** Deep equality of JSON values; object key order does not matter and undefined-valued keys do not count. */

@@ -11,18 +11,9 @@ import type { Translator } from './names.ts';
 import { POD_OWNED_ANNOTATIONS, isPodOwnedAnnotation } from './pod.ts';
 import type { PodTranslateOptions } from './pod-options.ts';
 import { toHostTolerations } from './pod-scheduling.ts';
+import { sameJSON } from './json.ts';
 import type { Container, Pod, PodSpec, Toleration } from './pod-types.ts';
 
-/** Deep equality of JSON values; object key order does not matter (maps built in another order are equal). */
-function sameJSON(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) return a.length === (b as unknown[]).length && a.every((x, i) => sameJSON(x, (b as unknown[])[i]));
-  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
-  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
-  return ka.length === kb.length && ka.every((k) => sameJSON((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
-}
 
 /** Host containers with the images of the virtual containers of the same name (translateImage applied). */
 function withImages<C extends Container>(hContainers: readonly C[] | undefined, vContainers: readonly Container[] | undefined, images: Readonly<Record<string, string>>): C[] | undefined {

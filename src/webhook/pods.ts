@@ -9,10 +9,10 @@
 //   DELETE pods                       -> host pod deleted with the same grace period
 // Dry runs (sideEffects NoneOnDryRun) reach the host as dry runs only.
 import type { PodSync, SyncMetrics } from '../sync/index.ts';
-import { HostRefusal } from '../sync/index.ts';
 import type { Pod } from '../translate/index.ts';
 import type { HookContext, ValidatingHook } from './plugin.ts';
-import { allow, deny, type ValidatingDecision } from './review.ts';
+import { allow, type ValidatingDecision } from './review.ts';
+import { timedSyncDecision } from './sync-hook.ts';
 import type { AdmissionRequest } from './types.ts';
 import type { WebhookSpec } from './register.ts';
 
@@ -39,21 +39,7 @@ export function podSyncHook(sync: PodSync, metrics?: SyncMetrics): ValidatingHoo
     path: POD_HOOK_PATH,
     async handler(req: AdmissionRequest, ctx: HookContext): Promise<ValidatingDecision> {
       if (req.resource.group !== '' || req.resource.resource !== 'pods') return allow();
-      const started = performance.now();
-      const operation = req.subResource ? `${req.operation} ${req.subResource}` : req.operation;
-      let result = 'ok';
-      try {
-        return await decide(sync, req, ctx);
-      } catch (err) {
-        result = err instanceof HostRefusal ? 'refused' : 'error';
-        if (err instanceof HostRefusal) {
-          ctx.log.info({ code: err.code, reason: err.reason, message: err.message }, 'host refused the pod');
-          return deny(err.message, { code: err.code, reason: err.reason, ...(err.details !== undefined ? { details: err.details } : {}) });
-        }
-        throw err;
-      } finally {
-        metrics?.duration.observe({ kind: 'Pod', operation, result }, (performance.now() - started) / 1000);
-      }
+      return timedSyncDecision('Pod', req, ctx, metrics, () => decide(sync, req, ctx));
     },
   };
 }

@@ -9,11 +9,11 @@
 // Dry runs (sideEffects NoneOnDryRun) reach the host as dry runs only. `services/status` is not
 // hooked: the reconciler writes it from the host.
 import type { ServiceSync, SyncMetrics } from '../sync/index.ts';
-import { HostRefusal } from '../sync/index.ts';
 import { isKubernetesService, type Service } from '../translate/index.ts';
 import type { HookContext, MutatingHook } from './plugin.ts';
 import type { WebhookSpec } from './register.ts';
-import { allow, deny, mutate, type Decision } from './review.ts';
+import { allow, mutate, type Decision } from './review.ts';
+import { timedSyncDecision } from './sync-hook.ts';
 import type { AdmissionRequest } from './types.ts';
 
 export const SERVICE_HOOK_PATH = '/sync/services';
@@ -36,20 +36,7 @@ export function serviceSyncHook(sync: ServiceSync, metrics?: SyncMetrics): Mutat
     path: SERVICE_HOOK_PATH,
     async handler(req: AdmissionRequest, ctx: HookContext): Promise<Decision> {
       if (req.resource.group !== '' || req.resource.resource !== 'services' || (req.subResource ?? '') !== '') return allow();
-      const started = performance.now();
-      let result = 'ok';
-      try {
-        return await decide(sync, req, ctx);
-      } catch (err) {
-        result = err instanceof HostRefusal ? 'refused' : 'error';
-        if (err instanceof HostRefusal) {
-          ctx.log.info({ code: err.code, reason: err.reason, message: err.message }, 'host refused the service');
-          return deny(err.message, { code: err.code, reason: err.reason, ...(err.details !== undefined ? { details: err.details } : {}) });
-        }
-        throw err;
-      } finally {
-        metrics?.duration.observe({ kind: 'Service', operation: req.operation, result }, (performance.now() - started) / 1000);
-      }
+      return timedSyncDecision('Service', req, ctx, metrics, () => decide(sync, req, ctx));
     },
   };
 }
