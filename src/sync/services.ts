@@ -77,8 +77,12 @@ export class ServiceSync {
   /** `ns/name` → host UID and time of creates whose virtual object is not stored yet. */
   /** `hostUid` is '' from just before the host create until it answered (the host watch may be faster). */
   readonly #inFlight = new Map<string, { hostUid: string; at: number; check: NodeJS.Timeout | undefined }>();
-  /** `ns/name` → the virtual resourceVersion an update or delete was written to the host from, and when. */
-  readonly #writes = new Map<string, { rv: string; at: number }>();
+  /**
+   * `ns/name` → the virtual resourceVersions recent updates and deletes were written to the host from
+   * (newest last), and when the last one was: any of them in the virtual cache means the cache is
+   * older than what the host holds.
+   */
+  readonly #writes = new Map<string, { rvs: string[]; at: number }>();
 
   constructor(opts: ServiceSyncOptions) {
     this.#o = opts;
@@ -294,7 +298,11 @@ export class ServiceSync {
 
   /** Remembers that the host took a write of this virtual Service whose virtual object is at `rv` before it. */
   #wrote(vSvc: Service): void {
-    this.#writes.set(ref(vSvc), { rv: vSvc.metadata.resourceVersion ?? '', at: Date.now() });
+    const k = ref(vSvc);
+    const w = this.#writes.get(k);
+    const fresh = w !== undefined && Date.now() - w.at < WRITE_IN_FLIGHT_MS;
+    const rvs = [...(fresh ? w.rvs : []), vSvc.metadata.resourceVersion ?? ''].slice(-16);
+    this.#writes.set(k, { rvs, at: Date.now() });
   }
 
   /**
@@ -305,11 +313,12 @@ export class ServiceSync {
     const k = `${vNamespace}/${vName}`;
     const w = this.#writes.get(k);
     if (w === undefined) return false;
-    if (Date.now() - w.at >= WRITE_IN_FLIGHT_MS || (cachedRV ?? '') !== w.rv) {
+    if (Date.now() - w.at >= WRITE_IN_FLIGHT_MS) {
       this.#writes.delete(k);
       return false;
     }
-    return true;
+    // The cache holds a state some write of ours started from: the host is ahead of it.
+    return w.rvs.includes(cachedRV ?? '');
   }
 
   /** Whether a create of this virtual name is in flight (its host twin may exist before the virtual Service). */
