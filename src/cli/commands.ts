@@ -47,7 +47,8 @@ export const serveCommand: Command = {
   summary: 'Runs the vcnet proxy in front of the virtual kube-apiserver until SIGTERM or SIGINT.',
   options: CONFIG_FLAGS,
   async run(values: Record<string, unknown>): Promise<number> {
-    const s = await serve(configFrom(values));
+    const file = values['config'] as string | undefined;
+    const s = await serve(configFrom(values), file === undefined ? {} : { configFile: resolve(file) });
     // A bug must not vanish silently: log it with its stack, as one structured line, then exit
     // non-zero (Node's default for both) so the kubelet restarts the container.
     process.on('uncaughtException', (err) => { s.logger.fatal({ err }, 'uncaught exception: exiting'); process.exit(70); });

@@ -8,7 +8,9 @@ import { startHealthServer } from '../observability/health.ts';
 import { startProxy, type ProxyServer } from '../proxy/server.ts';
 import { upstreamFromKubeconfig, upstreamFromKubeConfig, probeUpstream, closeUpstream } from '../proxy/upstream.ts';
 import type { RedirectOptions } from '../proxy/redirector.ts';
+import { startDns, type DnsRuntime } from './dns.ts';
 import { startSync, type SyncRuntime } from './sync.ts';
+import { loadKubeConfig } from '../kube/index.ts';
 
 export const SERVING_CA = 'vcnet-ca';
 export const SERVING_CERT = 'proxy-serving';
@@ -21,6 +23,8 @@ export interface Serving {
   readonly logger: Logger;
   /** The sync engines, webhooks and reconcilers; undefined when neither pods nor services are synced. */
   readonly sync: SyncRuntime | undefined;
+  /** The DNS server; undefined with `vcnet.dns.enabled: false`. */
+  readonly dns: DnsRuntime | undefined;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -60,6 +64,8 @@ export interface ServeOptions {
    * pod sync on, serve redirects to the host it syncs to, and this is ignored.
    */
   redirect?: RedirectOptions;
+  /** The file the config came from: the DNS server re-reads its resolveDNS rules when it changes. */
+  configFile?: string;
 }
 
 export async function serve(config: VcnetConfig, opts: ServeOptions = {}): Promise<Serving> {
@@ -91,6 +97,13 @@ export async function serve(config: VcnetConfig, opts: ServeOptions = {}): Promi
   // Sync first: by the time the proxy takes traffic, pod writes already reach the host.
   const sync = config.sync.toHost.pods.enabled || config.sync.toHost.services.enabled
     ? await startSync(config, { serving, ca, registry: metrics.registry, logger })
+    : undefined;
+
+  const dns = v.dns.enabled
+    ? await startDns(config, {
+      logger, registry: metrics.registry, configFile: opts.configFile,
+      hostKubeConfig: sync?.host.kubeConfig ?? (v.host.kubeconfig === '' ? undefined : loadKubeConfig(v.host.kubeconfig)),
+    })
     : undefined;
 
   // pods/log|exec|attach|portforward of virtual pods go to their host pods (docs/pods.md).
@@ -132,12 +145,12 @@ export async function serve(config: VcnetConfig, opts: ServeOptions = {}): Promi
   logger.info({ proxy: proxy.url, health: health.url, upstream: upstream.url.origin }, 'vcnet is serving');
 
   return {
-    proxy, healthUrl: health.url, rotator, ca, logger, sync,
+    proxy, healthUrl: health.url, rotator, ca, logger, sync, dns,
     async close(graceMs = 10_000) {
       rotator.stop();
       await health.close();
       await proxy.close(graceMs);
-      await sync?.close();
+      await Promise.all([sync?.close(), dns?.close()]);
       if (hostUpstream !== undefined) closeUpstream(hostUpstream);
       closeUpstream(upstream);
     },

@@ -67,7 +67,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
 export async function writeLocalVcnetConfig(
   dir: string,
   state: LocalEnvState,
-  opts: { proxyPort: number; healthPort: number; webhookPort: number; certsDir: string; writtenBy: string; vcluster?: string; hostNamespace?: string; extra?: Record<string, unknown> },
+  opts: { proxyPort: number; healthPort: number; webhookPort: number; dnsPort?: number; certsDir: string; writtenBy: string; vcluster?: string; hostNamespace?: string; extra?: Record<string, unknown> },
 ): Promise<string> {
   const vcluster = opts.vcluster ?? LOCAL_VCLUSTER;
   const hostNamespace = opts.hostNamespace ?? LOCAL_HOST_NAMESPACE;
@@ -88,6 +88,9 @@ export async function writeLocalVcnetConfig(
       proxy: { clientCAFile: state.virtual.caFile },
       certs: { dir: opts.certsDir },
       observability: { bindAddress: '127.0.0.1', port: opts.healthPort },
+      // Loopback only, like everything local: names outside the cluster zone are not forwarded to the
+      // machine's resolvers (UDP port 9 is discard: the answer is SERVFAIL at once).
+      dns: { bindAddress: '127.0.0.1', port: opts.dnsPort ?? (await freePorts(1))[0], upstreams: ['127.0.0.1:9'] },
     },
   }, opts.extra ?? {});
   writeFileSync(configFile, `# Written by ${opts.writtenBy}; see docs/configuration.md.\n${stringify(config)}`, { mode: 0o600 });

@@ -322,6 +322,33 @@ export function checkWebhookURL(s: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A DNS server address as resolv.conf and CoreDNS's forward plugin write it: `ip`, `ip:port`, or
+ * `[ipv6]:port` (a bare IPv6 address takes port 53).
+ */
+export function parseUpstream(s: string): { host: string; port: number } | undefined {
+  let host = s;
+  let portText: string | undefined;
+  const bracket = /^\[([^\]]+)\](?::([0-9]+))?$/.exec(s);
+  if (bracket !== null) {
+    host = bracket[1] as string;
+    portText = bracket[2];
+    if (parseIP(host)?.family !== 6) return undefined;
+  } else if (s.split(':').length === 2) {
+    [host = '', portText] = s.split(':');
+    if (parseIP(host)?.family !== 4) return undefined;
+  } else if (parseIP(s) === undefined) {
+    return undefined;
+  }
+  const port = portText === undefined ? 53 : /^[1-9][0-9]{0,4}$/.test(portText) ? Number(portText) : NaN;
+  if (!(port >= 1 && port <= 65535)) return undefined;
+  return { host, port };
+}
+
+export function checkUpstream(s: string): string | undefined {
+  return parseUpstream(s) === undefined ? `${quote(s)} is not a DNS server address: write ip, ip:port or [ipv6]:port, such as 10.96.0.10 or 10.96.0.10:53` : undefined;
+}
+
 /** Whether two listeners on these addresses would fight over a port. `::` takes IPv4 too (Node listens dual-stack). */
 export function addressesOverlap(a: string, b: string): boolean {
   const x = parseIP(a);

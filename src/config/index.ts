@@ -11,6 +11,7 @@
 export { ConfigError, ConfigErrors, formatPath } from './errors.ts';
 export type { ConfigErrorOptions, PathSegment } from './errors.ts';
 export type { VcnetConfig } from './schema.ts';
+export type { ResolveDNSRule, ResolveDNSTarget } from './resolve-dns.ts';
 export { configFields, defaultConfig, mergeConfig, parseConfig } from './validate.ts';
 export type { DeepPartial, FieldInfo, ParseOptions } from './validate.ts';
 export { loadConfigFile, loadConfigText } from './load.ts';

@@ -6,8 +6,9 @@
 import {
   addressesOverlap, checkCIDR, checkDNS1035Label, checkDNS1123Label, checkDNS1123Subdomain, checkImage,
   checkImageRegistry, checkImageRepository, checkImageTag, checkIP, checkLabelKey, checkLabelValue,
-  checkQuantity, checkSAN, checkServiceCIDR, checkToleration, checkWebhookURL, parseQuantity,
+  checkQuantity, checkSAN, checkServiceCIDR, checkToleration, checkUpstream, checkWebhookURL, parseQuantity,
 } from './checks.ts';
+import { resolveDNSList } from './resolve-dns.ts';
 import { boolean, integer, oneOf, section, string, stringList, stringMap } from './fields.ts';
 import type { Check, Leaf, ValueOf } from './fields.ts';
 
@@ -46,6 +47,13 @@ export const schema = section('The vcnet configuration.', {
         check: checkDNS1123Subdomain,
         doc: 'The DNS domain of the virtual cluster (a DNS-1123 subdomain): service names end in `svc.<clusterDomain>`.',
       }),
+      fallbackHostCluster: boolean({
+        default: false,
+        doc: 'Names under the cluster domain that the virtual cluster does not know, and every name outside it, are asked of the host cluster\'s DNS (`vcnet.dns.hostClusterDNS`) instead of the upstream resolvers, so `<service>.<host namespace>` finds host Services (vcluster-networking.md section 7.3). Off: such cluster names are NXDOMAIN and other names go to `vcnet.dns.upstreams`.',
+      }),
+    }),
+    resolveDNS: resolveDNSList({
+      doc: 'DNS rules answered before the cluster zone, first match wins: each has one source (`hostname`, with at most one `*` as first or last character; `service: namespace/name`; or `namespace`) and one `target` (`hostname`, `ip`, `hostService: namespace/name`, `hostNamespace`, or `vClusterService: hostNamespace/vcluster/namespace/service`). See the DNS section.',
     }),
   }),
   controlPlane: section('vCluster control-plane settings.', {
@@ -307,6 +315,58 @@ export const schema = section('The vcnet configuration.', {
       }),
       port: integer({ default: 8080, min: 1, max: 65535, doc: 'The port for the health, readiness and metrics endpoints.' }),
     }),
+    dns: section('vcnet\'s DNS server (vcluster-networking.md section 7), in place of the CoreDNS vCluster deploys.', {
+      enabled: boolean({
+        default: true,
+        doc: 'Serve the virtual cluster\'s DNS (docs/dns.md). Host pods are pointed at it through the host DNS Service (`vcnet.host.dnsService`) whatever this says; off is for a vcnet that only proxies.',
+      }),
+      bindAddress: string({
+        default: '0.0.0.0',
+        check: checkIP,
+        doc: 'The IP address the DNS server listens on, over UDP and TCP.',
+      }),
+      port: integer({
+        default: 1053,
+        min: 1,
+        max: 65535,
+        doc: 'The port the DNS server listens on; vCluster\'s CoreDNS listens on 1053 behind a Service that maps 53 to it.',
+      }),
+      upstreams: stringList({
+        default: [],
+        check: checkUpstream,
+        doc: 'The resolvers names outside the cluster zone are forwarded to, each `ip`, `ip:port` or `[ipv6]:port`, asked in order (the next when one fails). Empty means the nameservers of `/etc/resolv.conf`. Not used with `networking.advanced.fallbackHostCluster`.',
+      }),
+      hostClusterDNS: string({
+        default: '',
+        check: optional(checkUpstream),
+        doc: 'The host cluster\'s DNS server (`ip`, `ip:port` or `[ipv6]:port`), asked with `networking.advanced.fallbackHostCluster`. Empty means the first nameserver of `/etc/resolv.conf`, as vCluster does.',
+      }),
+      upstreamTimeoutSeconds: integer({
+        default: 2,
+        min: 1,
+        max: 30,
+        doc: 'How long, in seconds, vcnet waits for one upstream server before it asks the next; when all fail the answer is SERVFAIL.',
+      }),
+      cache: section('The cache of forwarded answers (the cluster zone and the rules are answered from memory and not cached).', {
+        maxEntries: integer({
+          default: 10000,
+          min: 0,
+          doc: 'How many answers the cache holds at most, by name and type; the least recently used goes first. 0 turns the cache off.',
+        }),
+        maxTTLSeconds: integer({
+          default: 30,
+          min: 0,
+          max: 86400,
+          doc: 'The longest time, in seconds, a positive answer is kept, however long its records\' TTL (CoreDNS `cache 30` in vCluster\'s Corefile).',
+        }),
+        negativeTTLSeconds: integer({
+          default: 5,
+          min: 0,
+          max: 3600,
+          doc: 'The longest time, in seconds, an NXDOMAIN or empty answer is kept (RFC 2308); 0 does not cache them.',
+        }),
+      }),
+    }),
     logLevel: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       default: 'info',
       doc: 'The least severe log level written.',
@@ -329,6 +389,8 @@ const LISTENERS: ReadonlyArray<{ path: string; get(c: VcnetConfig): { bindAddres
   { path: 'controlPlane.proxy', get: (c) => c.controlPlane.proxy },
   { path: 'vcnet.observability', get: (c) => c.vcnet.observability },
   { path: 'vcnet.webhook', get: (c) => c.vcnet.webhook },
+  // The DNS server listens on UDP and TCP; the TCP socket collides like the others.
+  { path: 'vcnet.dns', get: (c) => c.vcnet.dns },
 ];
 
 const INIT_CONTAINER_RESOURCES = 'sync.toHost.pods.rewriteHosts.initContainer.resources';

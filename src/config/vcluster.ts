@@ -10,8 +10,7 @@ export const VCLUSTER_FIELDS: ReadonlySet<string> = new Set([
   'global', 'exportKubeConfig', 'integrations', 'deploy', 'policies', 'privateNodes', 'rbac',
   'plugins', 'experimental', 'external', 'telemetry', 'pro', 'plugin', 'sleepMode', 'logging',
   // networking
-  'networking.replicateServices', 'networking.resolveDNS',
-  'networking.advanced.fallbackHostCluster', 'networking.advanced.proxyKubelets',
+  'networking.replicateServices', 'networking.advanced.proxyKubelets',
   // controlPlane
   'controlPlane.endpoint', 'controlPlane.distro', 'controlPlane.standalone', 'controlPlane.backingStore',
   'controlPlane.coredns', 'controlPlane.hostPathMapper', 'controlPlane.ingress', 'controlPlane.service',

@@ -41,6 +41,7 @@ export async function startTestProxy(
     sync: { toHost: { pods: { enabled: false }, services: { enabled: false } } },
     controlPlane: { proxy: { bindAddress: '127.0.0.1', port, extraSANs: opts.extraSANs ?? [] } },
     vcnet: {
+      dns: { enabled: false },
       virtual: { kubeconfig: identityKubeconfig },
       proxy: { clientCAFile: plane.caFile },
       certs: { dir: join(dir, 'certs') },

@@ -42,6 +42,7 @@ t.test('with the upstream down: not ready, and requests get a 503 Status', async
     sync: { toHost: { pods: { enabled: false }, services: { enabled: false } } },
     controlPlane: { proxy: { bindAddress: '127.0.0.1', port } },
     vcnet: {
+      dns: { enabled: false },
       virtual: { kubeconfig }, proxy: { clientCAFile: env.state.virtual.caFile },
       certs: { dir: join(dir, 'certs') }, observability: { bindAddress: '127.0.0.1', port: healthPort },
     },

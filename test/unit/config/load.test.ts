@@ -114,7 +114,7 @@ t.test('schema errors point at the value, unknown fields at the key, in file ord
     '    port: 70000',                         // 8
     '    extraSANs: [a.example, "exa mple"]',  // 9
     'networking:',                             // 10
-    '  resolveDNS: []',                        // 11
+    '  replicateServices: {}',                 // 11
     '  podCIDR: 10.244.1.0/16',                // 12
   ].join('\n');
   t.same(report(text, 'vcnet.yaml'), [
@@ -122,7 +122,7 @@ t.test('schema errors point at the value, unknown fields at the key, in file ord
     'vcnet.yaml:5:3: vcnet.logLevl: unknown field; did you mean "logLevel"?',
     'vcnet.yaml:8:11: controlPlane.proxy.port: must be an integer from 1 to 65535, got 70000',
     'vcnet.yaml:9:28: controlPlane.proxy.extraSANs[1]: "exa mple" is not a DNS name or IP address',
-    'vcnet.yaml:11:3: networking.resolveDNS: unknown field: vCluster\'s "networking.resolveDNS" is not supported by vcnet',
+    'vcnet.yaml:11:3: networking.replicateServices: unknown field: vCluster\'s "networking.replicateServices" is not supported by vcnet',
     'vcnet.yaml:12:12: networking.podCIDR: "10.244.1.0/16" is not a valid CIDR: it has bits set after the prefix; the network is 10.244.0.0/16',
   ]);
 });

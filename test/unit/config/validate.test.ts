@@ -26,7 +26,7 @@ function problems(input: unknown): Array<[string, string]> {
 
 t.test('an empty configuration gives every default', async (t) => {
   const expected: VcnetConfig = {
-    networking: { serviceCIDR: '', podCIDR: '10.244.0.0/16', advanced: { clusterDomain: 'cluster.local' } },
+    networking: { serviceCIDR: '', podCIDR: '10.244.0.0/16', advanced: { clusterDomain: 'cluster.local', fallbackHostCluster: false }, resolveDNS: [] },
     controlPlane: {
       proxy: { bindAddress: '0.0.0.0', port: 8443, extraSANs: [] },
       advanced: { workloadServiceAccount: { name: '' } },
@@ -63,6 +63,10 @@ t.test('an empty configuration gives every default', async (t) => {
       sync: { orphanGraceSeconds: 30, resyncSeconds: 300, leaseDurationSeconds: 15 },
       certs: { dir: 'certs', validityDays: 365, renewBeforeDays: 30 },
       observability: { bindAddress: '127.0.0.1', port: 8080 },
+      dns: {
+        enabled: true, bindAddress: '0.0.0.0', port: 1053, upstreams: [], hostClusterDNS: '', upstreamTimeoutSeconds: 2,
+        cache: { maxEntries: 10000, maxTTLSeconds: 30, negativeTTLSeconds: 5 },
+      },
       logLevel: 'info',
     },
   };
@@ -114,6 +118,21 @@ const fieldCases: Array<{ path: string; valid: unknown[]; invalid: Array<[unknow
       ['Cluster.Local', /is not a valid DNS-1123 subdomain/],
       ['cluster.local.', /is not a valid DNS-1123 subdomain/],
       ['cluster_local', /is not a valid DNS-1123 subdomain/],
+    ],
+  },
+  {
+    path: 'networking.advanced.fallbackHostCluster',
+    valid: [true, false],
+    invalid: [['true', /expected a boolean .*; write it without quotes/], [1, /expected a boolean/]],
+  },
+  {
+    // Every rule of vcluster-networking.md section 7.2 has its own cases in resolve-dns.test.ts.
+    path: 'networking.resolveDNS',
+    valid: [[], [{ hostname: 'a.example.com', target: { ip: '10.0.0.1' } }], [{ service: 'shop/web', target: { hostService: 'infra/web' } }]],
+    invalid: [
+      [{ hostname: 'a.com' }, /expected a list of rules, got a mapping/],
+      [['a.com'], /expected a rule \(a mapping/, 'networking.resolveDNS[0]'],
+      [[{ hostname: 'a.com', target: { hostService: 'web' } }], /"web" must be hostNamespace\/name of a host Service, with exactly one "\/"; it has 0/, 'networking.resolveDNS[0].target.hostService'],
     ],
   },
   {
@@ -452,6 +471,57 @@ const fieldCases: Array<{ path: string; valid: unknown[]; invalid: Array<[unknow
     invalid: [[0, /from 1 to 65535/], [70000, /from 1 to 65535, got 70000/]],
   },
   {
+    path: 'vcnet.dns.enabled',
+    valid: [true, false],
+    invalid: [['yes', /expected a boolean/]],
+  },
+  {
+    path: 'vcnet.dns.bindAddress',
+    valid: ['0.0.0.0', '127.0.0.1', '::'],
+    invalid: [['localhost', /"localhost" is not an IPv4 or IPv6 address/]],
+  },
+  {
+    path: 'vcnet.dns.port',
+    valid: [53, 1053, 65535],
+    invalid: [[0, /from 1 to 65535, got 0/], ['53', /expected an integer/]],
+  },
+  {
+    path: 'vcnet.dns.upstreams',
+    valid: [[], ['10.96.0.10'], ['10.96.0.10:53', '1.1.1.1:5353', 'fd00::10', '[fd00::10]:53', '::1']],
+    invalid: [
+      [['dns.example.com'], /"dns\.example\.com" is not a DNS server address: write ip, ip:port or \[ipv6\]:port/, 'vcnet.dns.upstreams[0]'],
+      [['10.0.0.1', '10.0.0.1:0'], /"10\.0\.0\.1:0" is not a DNS server address/, 'vcnet.dns.upstreams[1]'],
+      [['10.0.0.1:70000'], /is not a DNS server address/, 'vcnet.dns.upstreams[0]'],
+      [['[10.0.0.1]:53'], /is not a DNS server address/, 'vcnet.dns.upstreams[0]'],
+      ['10.0.0.1', /expected a list/],
+    ],
+  },
+  {
+    path: 'vcnet.dns.hostClusterDNS',
+    valid: ['', '10.96.0.10', '10.96.0.10:53', '[fd00::a]:53'],
+    invalid: [['kube-dns.kube-system', /is not a DNS server address/], ['10.96.0.10:dns', /is not a DNS server address/]],
+  },
+  {
+    path: 'vcnet.dns.upstreamTimeoutSeconds',
+    valid: [1, 2, 30],
+    invalid: [[0, /from 1 to 30, got 0/], [31, /from 1 to 30/]],
+  },
+  {
+    path: 'vcnet.dns.cache.maxEntries',
+    valid: [0, 1, 10000, 1000000],
+    invalid: [[-1, /at least 0, got -1/], [1.5, /expected an integer/]],
+  },
+  {
+    path: 'vcnet.dns.cache.maxTTLSeconds',
+    valid: [0, 30, 86400],
+    invalid: [[-1, /from 0 to 86400, got -1/], [86401, /from 0 to 86400/]],
+  },
+  {
+    path: 'vcnet.dns.cache.negativeTTLSeconds',
+    valid: [0, 5, 3600],
+    invalid: [[-1, /from 0 to 3600/], [3601, /from 0 to 3600, got 3601/]],
+  },
+  {
     path: 'vcnet.logLevel',
     valid: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
     invalid: [
@@ -526,8 +596,8 @@ t.test('unknown fields are refused at every level, naming the full path', async 
     { name: 'points a vcnet field written at the top level to its section', input: { logLevel: 'debug' }, path: 'logLevel', message: /^logLevel: unknown field here; did you mean "vcnet\.logLevel"\?$/ },
     { name: 'lists every place a field of that name lives', input: { proxy: {} }, path: 'proxy', message: /did you mean "controlPlane\.proxy" or "vcnet\.proxy"\?/ },
     { name: 'points vCluster\'s deprecated top-level serviceCIDR to networking', input: { serviceCIDR: '10.96.0.0/12' }, path: 'serviceCIDR', message: /did you mean "networking\.serviceCIDR"\?/ },
-    { name: 'lists the fields of a section when nothing is close', input: at('vcnet.zzz', 1), path: 'vcnet.zzz', message: /unknown field; the fields here are name, virtual, host, proxy, webhook, sync, certs, observability, logLevel$/ },
-    { name: 'says a vCluster field is not supported: resolveDNS', input: at('networking.resolveDNS', [{ hostname: 'a.com', target: { ip: '10.0.0.1' } }]), path: 'networking.resolveDNS', message: /^networking\.resolveDNS: unknown field: vCluster's "networking\.resolveDNS" is not supported by vcnet$/ },
+    { name: 'lists the fields of a section when nothing is close', input: at('vcnet.zzz', 1), path: 'vcnet.zzz', message: /unknown field; the fields here are name, virtual, host, proxy, webhook, sync, certs, observability, dns, logLevel$/ },
+    { name: 'says a vCluster field is not supported: proxyKubelets', input: at('networking.advanced.proxyKubelets.byIP', true), path: 'networking.advanced.proxyKubelets', message: /^networking\.advanced\.proxyKubelets: unknown field: vCluster's "networking\.advanced\.proxyKubelets" is not supported by vcnet$/ },
     { name: 'says a vCluster field is not supported: replicateServices', input: at('networking.replicateServices', { toHost: [] }), path: 'networking.replicateServices', message: /vCluster's "networking\.replicateServices" is not supported/ },
     { name: 'says a vCluster field is not supported: sync.toHost.networkPolicies', input: at('sync.toHost.networkPolicies.enabled', true), path: 'sync.toHost.networkPolicies', message: /^sync\.toHost\.networkPolicies: unknown field: vCluster's "sync\.toHost\.networkPolicies" is not supported by vcnet$/ },
     { name: 'says a vCluster field is not supported: sync.toHost.ingresses', input: at('sync.toHost.ingresses.enabled', false), path: 'sync.toHost.ingresses', message: /vCluster's "sync\.toHost\.ingresses" is not supported/ },

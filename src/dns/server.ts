@@ -1,0 +1,366 @@
+// vcnet's DNS server: the wire protocol over UDP and TCP on one address and port, in front of a
+// Resolver chain (types.ts). It decides everything about the packet, nothing about names:
+//
+//   shorter than a header, or a response (QR=1)   -> dropped (answering could feed a reflection loop)
+//   opcode other than QUERY                       -> NOTIMP (RFC 1035 §4.1.1)
+//   undecodable, QDCOUNT != 1, a question name with compression, labels over 63 bytes, more than
+//   255 bytes, or bytes that are not printable ASCII; more than one OPT, OPT not at the root
+//                                                 -> FORMERR (RFC 1035 §4.1.1, RFC 6891 §6.1.1)
+//   EDNS version > 0                              -> BADVERS (extended RCODE 16, RFC 6891 §6.1.3)
+//   class other than IN (CH, HS, ANY)             -> REFUSED, like CoreDNS for a zone it does not serve
+//   QTYPE OPT                                     -> FORMERR; AXFR/IXFR -> REFUSED (no zone transfers)
+//   no resolver claims the name                   -> REFUSED; a resolver failing or late -> SERVFAIL
+//
+// Responses echo ID, opcode, RD and CD and the question as it came (its case included: DNS 0x20);
+// RA is set because the chain recurses by forwarding; AA comes from the Resolution. UDP answers
+// larger than the client's payload size (512 without EDNS0, else its OPT size clamped to 512..4096)
+// first lose their additional and authority sections, then go out with TC=1 and as many whole
+// answers as fit, so the client retries over TCP (RFC 1035 §4.2.1, RFC 2181 §9, RFC 7766).
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import * as dnsPacket from 'dns-packet';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../observability/logger.ts';
+import { DnsMetrics } from './metrics.ts';
+import type { Answer, Question, Rcode, Resolution, Resolver } from './types.ts';
+
+export interface DnsServerOptions {
+  /** Address to listen on; `0.0.0.0` by default. */
+  host?: string;
+  /** Port for both UDP and TCP; 0 picks a free one (tests), read it back with address(). */
+  port: number;
+  resolver: Resolver;
+  logger: Logger;
+  /** Where the `vcnet_dns_*` metrics go; a private registry when absent. */
+  registry?: Registry;
+  /** A query the resolver has not answered by then gets SERVFAIL; default 5000 ms. */
+  timeoutMs?: number;
+  /** A TCP connection without a query for this long is closed (RFC 7766 §6.2.3); default 10000 ms. */
+  tcpIdleTimeoutMs?: number;
+  /** TCP connections beyond this are refused at accept; default 1000. */
+  maxTcpConnections?: number;
+  /**
+   * True for a query that is one vcnet itself just sent upstream, come back (a forwarding loop,
+   * forward.ts seesOwnQuery): it is answered SERVFAIL instead of being forwarded again.
+   */
+  isOwnQuery?: (id: number, name: string) => boolean;
+}
+
+const HEADER_BYTES = 12;
+const FLAG_QR = 1 << 15;
+const FLAG_AA = 1 << 10;
+const FLAG_TC = 1 << 9;
+const FLAG_RD = 1 << 8;
+const FLAG_RA = 1 << 7;
+const FLAG_CD = 1 << 4;
+const MAX_NAME_BYTES = 255;
+const MAX_LABEL_BYTES = 63;
+const DEFAULT_UDP_PAYLOAD = 512;
+const MAX_UDP_PAYLOAD = 4096;
+/** What vcnet advertises in its own OPT: the DNS flag day 2020 size, safe from fragmentation. */
+const ADVERTISED_UDP_PAYLOAD = 1232;
+const MAX_TCP_MESSAGE = 65535;
+/** Queries one TCP connection may have in flight before vcnet stops reading from it. */
+const TCP_PIPELINE = 64;
+const BADVERS = 16;
+
+const RCODES: Record<Rcode, number> = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 };
+
+/** The question exactly as it came: its bytes (echoed unchanged) and its decoded parts. */
+interface RawQuestion {
+  readonly bytes: Buffer;
+  /** Dotted, in the client's case, no trailing dot; `.` for the root. */
+  readonly name: string;
+  readonly qtype: number;
+  readonly qclass: number;
+}
+
+interface Reply {
+  rcode: number;
+  question?: RawQuestion;
+  answers?: readonly Answer[];
+  authorities?: readonly Answer[];
+  additionals?: readonly Answer[];
+  authoritative?: boolean;
+  /** Present when the query had an OPT record: the response carries one too (RFC 6891 §6.1.1). */
+  edns?: boolean;
+}
+
+export class DnsServer {
+  readonly metrics: DnsMetrics;
+  readonly #opts: DnsServerOptions;
+  readonly #log: Logger;
+  readonly #timeoutMs: number;
+  readonly #idleMs: number;
+  readonly #maxConnections: number;
+  #udp: dgram.Socket | undefined;
+  #tcp: net.Server | undefined;
+  readonly #connections = new Map<net.Socket, { inflight: number }>();
+  readonly #inflight = new Set<Promise<unknown>>();
+  #closing = false;
+  #address: { host: string; port: number } | undefined;
+
+  constructor(opts: DnsServerOptions) {
+    if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new Error(`invalid DNS port ${opts.port}`);
+    this.#opts = opts;
+    this.#log = opts.logger;
+    this.#timeoutMs = opts.timeoutMs ?? 5000;
+    this.#idleMs = opts.tcpIdleTimeoutMs ?? 10_000;
+    this.#maxConnections = opts.maxTcpConnections ?? 1000;
+    this.metrics = new DnsMetrics(opts.registry);
+  }
+
+  /** Binds TCP, then UDP on the same port. With port 0, retries a few ports if UDP's is taken. */
+  async listen(): Promise<void> {
+    const host = this.#opts.host ?? '0.0.0.0';
+    for (let attempt = 0; ; attempt++) {
+      const tcp = net.createServer((socket) => this.#onConnection(socket));
+      tcp.maxConnections = this.#maxConnections;
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(this.#opts.port, host, () => { tcp.off('error', reject); resolve(); });
+      });
+      const port = (tcp.address() as net.AddressInfo).port;
+      const udp = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4' });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          udp.once('error', reject);
+          udp.bind(port, host, () => { udp.off('error', reject); resolve(); });
+        });
+      } catch (err) {
+        await new Promise<void>((resolve) => tcp.close(() => resolve()));
+        udp.close();
+        if (this.#opts.port === 0 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 5) continue;
+        throw err;
+      }
+      udp.on('message', (msg, rinfo) => this.#onDatagram(udp, msg, rinfo));
+      udp.on('error', (err) => this.#log.warn({ err }, 'dns: UDP socket error'));
+      tcp.on('error', (err) => this.#log.warn({ err }, 'dns: TCP server error'));
+      this.#udp = udp;
+      this.#tcp = tcp;
+      this.#address = { host, port };
+      this.#log.info({ host, port }, 'dns server listening (UDP and TCP)');
+      return;
+    }
+  }
+
+  address(): { host: string; port: number } {
+    assert.ok(this.#address !== undefined, 'address() before listen()');
+    return this.#address;
+  }
+
+  /** Stops accepting, lets queries in flight finish (TCP answers included), then closes every socket. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    const tcpClosed = this.#tcp === undefined ? Promise.resolve() : new Promise<void>((resolve) => this.#tcp?.close(() => resolve()));
+    for (const [socket, state] of this.#connections) if (state.inflight === 0) socket.end();
+    await Promise.allSettled([...this.#inflight]);
+    for (const socket of this.#connections.keys()) socket.end();
+    // A client that never reads its answer must not hold close() forever.
+    const force = setTimeout(() => { for (const socket of this.#connections.keys()) socket.destroy(); }, 2000);
+    await tcpClosed;
+    clearTimeout(force);
+    await new Promise<void>((resolve) => (this.#udp === undefined ? resolve() : this.#udp.close(() => resolve())));
+    this.#log.info('dns server closed');
+  }
+
+  #track<T>(p: Promise<T>): Promise<T> {
+    this.#inflight.add(p);
+    void p.finally(() => this.#inflight.delete(p)).catch(() => {});
+    return p;
+  }
+
+  #onDatagram(udp: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (this.#closing) return;
+    void this.#track(this.handle(msg, 'udp').then((out) => {
+      if (out !== undefined) udp.send(out, rinfo.port, rinfo.address);
+    }).catch((err: unknown) => this.#log.error({ err }, 'dns: failed to answer a UDP query')));
+  }
+
+  #onConnection(socket: net.Socket): void {
+    if (this.#closing) { socket.destroy(); return; }
+    const state = { inflight: 0 };
+    this.#connections.set(socket, state);
+    socket.setNoDelay(true);
+    socket.setTimeout(this.#idleMs, () => socket.end());
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.#connections.delete(socket));
+    let buffered: Buffer = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 2) {
+        const size = buffered.readUInt16BE(0);
+        if (buffered.length < 2 + size) break;
+        const msg = buffered.subarray(2, 2 + size);
+        buffered = buffered.subarray(2 + size);
+        state.inflight++;
+        if (state.inflight >= TCP_PIPELINE) socket.pause();
+        void this.#track(this.handle(Buffer.from(msg), 'tcp').then((out) => {
+          if (out !== undefined && !socket.destroyed) {
+            const frame = Buffer.allocUnsafe(2 + out.length);
+            frame.writeUInt16BE(out.length, 0);
+            out.copy(frame, 2);
+            socket.write(frame);
+          }
+        }).catch((err: unknown) => this.#log.error({ err }, 'dns: failed to answer a TCP query')).finally(() => {
+          state.inflight--;
+          if (state.inflight < TCP_PIPELINE) socket.resume();
+          if (this.#closing && state.inflight === 0) socket.end();
+        }));
+      }
+    });
+  }
+
+  /**
+   * One query in, its answer out (undefined: drop it). Public so tests can drive the protocol
+   * without sockets; never throws.
+   */
+  async handle(msg: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> {
+    const started = process.hrtime.bigint();
+    if (msg.length < HEADER_BYTES) { this.metrics.dropped.inc({ reason: 'short' }); return undefined; }
+    const id = msg.readUInt16BE(0);
+    const flags = msg.readUInt16BE(2);
+    if ((flags & FLAG_QR) !== 0) { this.metrics.dropped.inc({ reason: 'response' }); return undefined; }
+    const opcode = (flags >> 11) & 0xf;
+    const head = { id, opcode, rd: flags & FLAG_RD, cd: flags & FLAG_CD };
+    const finish = (reply: Reply, type: string, source: string): Buffer => {
+      const rcodeName = reply.rcode === BADVERS ? 'BADVERS' : (Object.keys(RCODES) as Rcode[]).find((k) => RCODES[k] === reply.rcode) ?? String(reply.rcode);
+      this.metrics.observe(type, rcodeName, source, started);
+      return this.#encode(head, reply, transport, payloadSize);
+    };
+    let payloadSize = DEFAULT_UDP_PAYLOAD;
+    if (opcode !== 0) return finish({ rcode: RCODES.NOTIMP }, 'other', 'none');
+    if (msg.readUInt16BE(4) !== 1) return finish({ rcode: RCODES.FORMERR }, 'other', 'none');
+    const question = readQuestion(msg);
+    if (question === undefined) return finish({ rcode: RCODES.FORMERR }, 'other', 'none');
+    let decoded: dnsPacket.DecodedPacket;
+    try {
+      decoded = dnsPacket.decode(msg);
+    } catch {
+      return finish({ rcode: RCODES.FORMERR, question }, 'other', 'none');
+    }
+    const opts = (decoded.additionals ?? []).filter((a): a is dnsPacket.OptAnswer => a.type === 'OPT');
+    const edns = opts.length > 0;
+    const type = typeName(decoded.questions?.[0]?.type, question.qtype);
+    if (opts.length > 1 || (edns && opts[0]?.name !== '.')) return finish({ rcode: RCODES.FORMERR, question }, type, 'none');
+    const opt = opts[0];
+    if (opt !== undefined) {
+      payloadSize = Math.min(MAX_UDP_PAYLOAD, Math.max(DEFAULT_UDP_PAYLOAD, opt.udpPayloadSize));
+      if (opt.ednsVersion > 0) return finish({ rcode: BADVERS, question, edns }, type, 'none');
+    }
+    if (question.qclass !== 1) return finish({ rcode: RCODES.REFUSED, question, edns }, type, 'none');
+    if (type === 'OPT') return finish({ rcode: RCODES.FORMERR, question, edns }, type, 'none');
+    if (type === 'AXFR' || type === 'IXFR') return finish({ rcode: RCODES.REFUSED, question, edns }, type, 'none');
+
+    const q: Question = { name: question.name === '.' ? '' : question.name.toLowerCase(), type: type as Question['type'] };
+    if (this.#opts.isOwnQuery?.(id, q.name) === true) return finish({ rcode: RCODES.SERVFAIL, question, edns }, type, 'none');
+    let resolution: Resolution | undefined;
+    try {
+      resolution = await this.#resolve(q, transport);
+    } catch (err) {
+      this.#log.warn({ err, name: q.name, type: q.type }, 'dns: resolver failed; answering SERVFAIL');
+      return finish({ rcode: RCODES.SERVFAIL, question, edns }, type, 'none');
+    }
+    if (resolution === undefined) return finish({ rcode: RCODES.REFUSED, question, edns }, type, 'none');
+    const owner = question.name;
+    const lower = q.name;
+    // Echo the client's spelling of the name in answers about it (DNS 0x20 clients compare case).
+    const restore = (list: readonly Answer[] | undefined): Answer[] => (list ?? []).map((a) => a.name === lower ? { ...a, name: owner } : a);
+    return finish({
+      rcode: RCODES[resolution.rcode], question, edns, authoritative: resolution.authoritative,
+      answers: restore(resolution.answers), authorities: restore(resolution.authorities), additionals: resolution.additionals ?? [],
+    }, type, resolution.source ?? 'none');
+  }
+
+  async #resolve(q: Question, transport: 'udp' | 'tcp'): Promise<Resolution | undefined> {
+    const ac = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => { ac.abort(); reject(new Error(`no answer within ${this.#timeoutMs} ms`)); }, this.#timeoutMs);
+    });
+    try {
+      return await Promise.race([this.#opts.resolver.resolve(q, { depth: 0, signal: ac.signal, transport }), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #encode(head: { id: number; opcode: number; rd: number; cd: number }, reply: Reply, transport: 'udp' | 'tcp', payloadSize: number): Buffer {
+    const limit = transport === 'udp' ? payloadSize : MAX_TCP_MESSAGE;
+    const opt: Answer[] = reply.edns === true
+      ? [{ name: '.', type: 'OPT', udpPayloadSize: ADVERTISED_UDP_PAYLOAD, extendedRcode: reply.rcode >> 4, ednsVersion: 0, flags: 0, flag_do: false, options: [] }]
+      : [];
+    const flags = (head.opcode << 11) | (reply.authoritative === true ? FLAG_AA : 0) | head.rd | head.cd | FLAG_RA | (reply.rcode & 0xf);
+    const build = (answers: readonly Answer[], authorities: readonly Answer[], additionals: readonly Answer[], tc: boolean): Buffer => {
+      const body = dnsPacket.encode({
+        type: 'response', id: head.id, flags: flags | (tc ? FLAG_TC : 0),
+        questions: [], answers: [...answers], authorities: [...authorities], additionals: [...additionals, ...opt],
+      });
+      if (reply.question === undefined) return body;
+      // The question goes back byte for byte; dns-packet never compresses names, so nothing in the
+      // body points into the header region this insertion shifts.
+      const out = Buffer.concat([body.subarray(0, HEADER_BYTES), reply.question.bytes, body.subarray(HEADER_BYTES)]);
+      out.writeUInt16BE(1, 4);
+      return out;
+    };
+    let full: Buffer;
+    try {
+      full = build(reply.answers ?? [], reply.authorities ?? [], reply.additionals ?? [], false);
+    } catch (err) {
+      this.#log.error({ err }, 'dns: a resolver returned a record that cannot be encoded; answering SERVFAIL');
+      return this.#encode(head, { rcode: RCODES.SERVFAIL, question: reply.question, edns: reply.edns }, transport, payloadSize);
+    }
+    if (full.length <= limit) return full;
+    // Too big: additional and authority records go first without TC (RFC 2181 §9), then answers.
+    const lean = build(reply.answers ?? [], [], [], false);
+    if (lean.length <= limit) return lean;
+    if (transport === 'udp') this.metrics.truncated.inc();
+    const answers = reply.answers ?? [];
+    let size = build([], [], [], true).length;
+    let fit = 0;
+    for (const a of answers) {
+      size += dnsPacket.encodingLength({ questions: [], answers: [a], authorities: [], additionals: [] }) - HEADER_BYTES;
+      if (size > limit) break;
+      fit++;
+    }
+    return build(answers.slice(0, fit), [], [], true);
+  }
+}
+
+/** Reads the one question at offset 12 with the checks dns-packet leaves out; undefined → FORMERR. */
+export function readQuestion(msg: Buffer): RawQuestion | undefined {
+  let off = HEADER_BYTES;
+  const labels: string[] = [];
+  let wire = 1;
+  for (;;) {
+    if (off >= msg.length) return undefined;
+    const len = msg[off] as number;
+    off++;
+    if (len === 0) break;
+    // A question is the first name in the message: there is nothing before it to point to.
+    if (len > MAX_LABEL_BYTES) return undefined;
+    if (off + len > msg.length) return undefined;
+    wire += len + 1;
+    if (wire > MAX_NAME_BYTES) return undefined;
+    for (let i = off; i < off + len; i++) {
+      const b = msg[i] as number;
+      // Printable ASCII without the dot: anything else cannot be spelled back unambiguously.
+      if (b < 0x21 || b > 0x7e || b === 0x2e) return undefined;
+    }
+    labels.push(msg.toString('latin1', off, off + len));
+    off += len;
+  }
+  if (off + 4 > msg.length) return undefined;
+  return {
+    bytes: Buffer.from(msg.subarray(HEADER_BYTES, off + 4)),
+    name: labels.length === 0 ? '.' : labels.join('.'),
+    qtype: msg.readUInt16BE(off),
+    qclass: msg.readUInt16BE(off + 2),
+  };
+}
+
+function typeName(decoded: string | undefined, qtype: number): string {
+  return decoded ?? `UNKNOWN_${qtype}`;
+}
