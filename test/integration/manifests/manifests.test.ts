@@ -190,6 +190,20 @@ t.test('the host Services the pod sync needs are in the base: the proxy\'s (kube
   t.equal(config.vcnet.webhook.url, `https://vcnet.${BASE_NAMESPACE}.svc:${config.vcnet.webhook.port}`, 'the webhook URL is the Service\'s');
 });
 
+t.test('the DNS Service reaches vcnet\'s DNS server over UDP and TCP', async (t) => {
+  const { config } = podConfig(base);
+  const c = vcnetContainer(podSpec(base));
+  const svc = base.find((o) => o.kind === 'Service' && o.metadata.name === config.vcnet.host.dnsService) as unknown as { spec: { ports: Array<{ port: number; targetPort: number | string; protocol: string }> } };
+  t.ok(config.vcnet.dns.enabled, 'the DNS server is on');
+  for (const protocol of ['UDP', 'TCP']) {
+    const port = svc.spec.ports.find((p) => p.protocol === protocol);
+    t.equal(port?.port, 53, `${protocol} 53`);
+    t.equal(port?.targetPort, config.vcnet.dns.port, `${protocol} goes to vcnet.dns.port`);
+    t.ok(c.ports?.some((p) => p.containerPort === config.vcnet.dns.port && p.protocol === protocol), `the container declares ${config.vcnet.dns.port}/${protocol}`);
+  }
+  t.equal(config.vcnet.dns.bindAddress, '0.0.0.0', 'the DNS server listens on the pod\'s addresses');
+});
+
 t.test('the config in the ConfigMap is valid and every path in it is mounted from the right place', async (t) => {
   const { config } = podConfig(base);
   const pod = podSpec(base);
