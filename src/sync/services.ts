@@ -245,6 +245,13 @@ export class ServiceSync {
         return this.#recreate(vNew, opts);
       }
       const body = serviceUpdateToHost(this.#o.tr, current, vNew);
+      // A repair (no vOld: the reconciler's call) from a virtual object the webhook has since moved
+      // past would put an older state back: leave it to the next reconcile, which sees the new one.
+      if (vOld === undefined && this.writeInFlight(vNew.metadata.namespace ?? '', vNew.metadata.name ?? '', vNew.metadata.resourceVersion)) {
+        throw new Error(`a newer write of service ${ref(vNew)} is on its way to the virtual cluster; the repair waits for it`);
+      }
+      // Marked before the write: the host's watch event may reach the reconciler before this answer.
+      if (!opts.dryRun && vOld !== undefined) this.#wrote(vOld);
       let hSvc: Service;
       try {
         hSvc = await this.#o.host.request<Service>('PUT', this.#path(hName), { query, body, ...signal });
@@ -252,7 +259,6 @@ export class ServiceSync {
         if (isConflict(err) && attempt < 4) continue;
         throw this.#hostError(vNew, err, hName);
       }
-      if (!opts.dryRun && vOld !== undefined) this.#wrote(vOld);
       await this.#ensureCovers(vNew, hSvc, opts);
       return { object: keepImmutable(vOld, allocated(vNew, hSvc, opts)), host: hSvc, warnings: [] };
     }
