@@ -2,23 +2,19 @@
 // vcnet against the same API server without vcnet, status lag under churn, sustained creation, and
 // vcnet's memory with thousands of synced pods. Writes bench/results/<name>.{json,md}, prints the
 // markdown and stops everything it started. What each figure means: bench/README.md, "Pods".
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
-import { KUBE_VERSION } from '../src/local/build.ts';
-import { RssSampler } from './lib/procstat.ts';
+import { readFileSync, rmSync } from 'node:fs';
+import { benchLog, intFlag, makeWorkDir, parseBenchFlags, runMain, stopOnSignals, usageExit } from './lib/cli.ts';
+import { EXCLUDED_NAMESPACE } from './lib/create-latency.ts';
+import { machineFigures } from './lib/machine.ts';
+import { restingRssMiB } from './lib/procstat.ts';
 import { addHostNodes, removeNodes, startPodsEnv, type PodsEnv } from './lib/pods-env.ts';
 import { endpointAgent, mustCall, request, statusMessage, type Endpoint } from './lib/pods-http.ts';
 import { POD_TARGETS, podsMarkdown, type PodsPlan, type PodsReport } from './lib/pods-report.ts';
-import {
-  EXCLUDED_NAMESPACE, lostCount, measureChurn, measureCreateLatency, measureMemory, measureThroughput, RUN_LABEL_KEY, type PodsCtx,
-} from './lib/pods-scenarios.ts';
-import { PodTracker } from './lib/pods-watch.ts';
-import { median } from './lib/stats.ts';
+import { lostCount, measureChurn, measureCreateLatency, measureMemory, measureThroughput, RUN_LABEL_KEY, type PodsCtx } from './lib/pods-scenarios.ts';
+import { phaseRunner, PodTracker, watchRestartsWarning } from './lib/pods-watch.ts';
+import { keepVcnetLog, publishResults, reportHead, runStart } from './lib/results.ts';
 
-const RESULTS = resolve(import.meta.dirname, 'results');
+const SCRIPT = 'bench:pods';
 const SCENARIOS = ['latency', 'churn', 'throughput', 'memory'] as const;
 
 // On the 2-core reference machine the full plan takes about 8 minutes, the quick one about 3.
@@ -52,7 +48,7 @@ const USAGE = `Usage: npm run bench:pods -- [flags]
   --name NAME        results file name under bench/results/ (default: pods, or pods-quick)
 `;
 
-const log = (m: string): void => { process.stderr.write(`[bench:pods ${new Date().toISOString().slice(11, 19)}] ${m}\n`); };
+const log = benchLog(SCRIPT);
 
 interface Flags {
   quick: boolean;
@@ -63,50 +59,25 @@ interface Flags {
 }
 
 function parseFlags(argv: string[]): Flags | string {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        quick: { type: 'boolean' },
-        rounds: { type: 'string' },
-        only: { type: 'string' },
-        'memory-pods': { type: 'string' },
-        'churn-rate': { type: 'string' },
-        'state-dir': { type: 'string' },
-        name: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    return (err as Error).message;
-  }
-  if (values.help === true) return '';
-  const quick = values.quick === true;
+  const flags = parseBenchFlags(argv, {
+    'memory-pods': { type: 'string' },
+    'churn-rate': { type: 'string' },
+    'state-dir': { type: 'string' },
+  }, { scenarios: SCENARIOS, defaultName: 'pods' });
+  if (typeof flags === 'string') return flags;
+  const { values, quick } = flags;
   const base = quick ? QUICK : FULL;
   const plan: PodsPlan = { ...base, churn: { ...base.churn }, throughput: { ...base.throughput }, memory: { ...base.memory } };
-  if (values.rounds !== undefined) {
-    const n = Number(values.rounds);
-    if (!Number.isInteger(n) || n < 1 || n > 20) return `--rounds must be an integer from 1 to 20, got "${values.rounds}"`;
-    plan.rounds = n;
-  }
-  if (values['memory-pods'] !== undefined) {
-    const n = Number(values['memory-pods']);
-    if (!Number.isInteger(n) || n < 1 || n > 20000) return `--memory-pods must be an integer from 1 to 20000, got "${values['memory-pods']}"`;
-    plan.memory.pods = n;
-  }
+  if (flags.rounds !== undefined) plan.rounds = flags.rounds;
+  const memoryPods = intFlag(values['memory-pods'], 'memory-pods', 1, 20000);
+  if (typeof memoryPods === 'string') return memoryPods;
+  if (memoryPods !== undefined) plan.memory.pods = memoryPods;
   if (values['churn-rate'] !== undefined) {
     const n = Number(values['churn-rate']);
     if (!Number.isFinite(n) || n <= 0 || n > 200) return `--churn-rate must be a number of pods per second from 0 to 200, got "${values['churn-rate']}"`;
     plan.churn.ratePerSec = n;
   }
-  const only = new Set((values.only ?? SCENARIOS.join(',')).split(',').map((s) => s.trim()).filter((s) => s !== ''));
-  for (const s of only) if (!(SCENARIOS as readonly string[]).includes(s)) return `--only: unknown scenario "${s}" (choose from ${SCENARIOS.join(', ')})`;
-  const name = values.name ?? (quick ? 'pods-quick' : 'pods');
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) return `--name must be a plain file name (letters, digits, . _ -), got "${name}"`;
-  return { quick, plan, only, stateDir: values['state-dir'], name };
+  return { quick, plan, only: flags.only, stateDir: values['state-dir'], name: flags.name };
 }
 
 /** A namespace with its default ServiceAccount (pods are refused before it exists); `existing` must be there already. */
@@ -148,80 +119,42 @@ function podGcDeletions(env: PodsEnv, namespace: string): { count: number; examp
   }
 }
 
-/** The tail of our vcnet's log (the working directory goes), for a look at what it did under load. */
-function keepVcnetLog(workDir: string, name: string): void {
-  const file = join(workDir, 'vcnet.log');
-  if (!existsSync(file)) return;
-  const size = statSync(file).size;
-  const keep = 4 * 2 ** 20;
-  const fd = openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(Math.min(size, keep));
-    readSync(fd, buf, 0, buf.length, size - buf.length);
-    mkdirSync(RESULTS, { recursive: true });
-    writeFileSync(join(RESULTS, `${name}-vcnet.log`), buf);
-    log(`vcnet's log${size > keep ? ' (its last 4 MiB)' : ''}: bench/results/${name}-vcnet.log`);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 async function main(argv: string[]): Promise<number> {
   const flags = parseFlags(argv);
-  if (typeof flags === 'string') {
-    if (flags === '') { process.stdout.write(USAGE); return 0; }
-    process.stderr.write(`bench:pods: ${flags}\n\n${USAGE}`);
-    return 2;
-  }
+  if (typeof flags === 'string') return usageExit(SCRIPT, flags, USAGE);
   const { plan, only, name } = flags;
-  const startedAt = new Date();
-  const t0 = performance.now();
-  const loadAverageStart = loadavg();
-  const workDir = mkdtempSync(join(tmpdir(), 'vcnet-bench-pods-'));
-  log(`working directory ${workDir}${flags.stateDir === undefined ? `; should this run be killed with SIGKILL, stop its control planes with \`npx vcnet down --state-dir ${join(workDir, 'env-state')}\`` : ''}`);
+  const start = runStart();
+  const workDir = makeWorkDir('vcnet-bench-pods-', flags.stateDir === undefined, log);
 
   let env: PodsEnv | undefined;
   let starting: Promise<PodsEnv> | undefined;
   let tracker: PodTracker | undefined;
   let namespace: string | undefined;
   const hostNodes: string[] = [];
-  let stopping: Promise<void> | undefined;
-  const interrupted = new AbortController();
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      if (env === undefined && starting !== undefined) env = await starting.catch(() => undefined);
-      tracker?.stop();
-      if (env !== undefined) {
-        // A reused environment keeps nothing of ours; our own is stopped whole.
-        if (!env.ownsPlanes) {
-          if (namespace !== undefined) {
-            const ns = namespace;
-            await removeNamespace(env.direct, ns).catch((err: unknown) => log(`removing namespace ${ns}: ${(err as Error).message}`));
-            await removeNamespace(env.host, ns).catch((err: unknown) => log(`removing host namespace ${ns}: ${(err as Error).message}`));
-          }
-          await removeNodes(env.host, hostNodes, log);
+  const { stop, signal: interrupted } = stopOnSignals(async () => {
+    if (env === undefined && starting !== undefined) env = await starting.catch(() => undefined);
+    tracker?.stop();
+    if (env !== undefined) {
+      // A reused environment keeps nothing of ours; our own is stopped whole.
+      if (!env.ownsPlanes) {
+        if (namespace !== undefined) {
+          const ns = namespace;
+          await removeNamespace(env.direct, ns).catch((err: unknown) => log(`removing namespace ${ns}: ${(err as Error).message}`));
+          await removeNamespace(env.host, ns).catch((err: unknown) => log(`removing host namespace ${ns}: ${(err as Error).message}`));
         }
-        log('stopping what this run started');
-        await env.stop().catch((err: unknown) => log(`stopping failed: ${(err as Error).message}`));
+        await removeNodes(env.host, hostNodes, log);
       }
-      keepVcnetLog(workDir, name);
-      rmSync(workDir, { recursive: true, force: true });
-    })();
-    return stopping;
-  };
-  const onSignal = (signal: NodeJS.Signals): void => {
-    log(`${signal}: stopping`);
-    interrupted.abort(new Error(`interrupted by ${signal}`));
-    process.once(signal, () => process.exit(130));
-    void stop().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+      log('stopping what this run started');
+      await env.stop().catch((err: unknown) => log(`stopping failed: ${(err as Error).message}`));
+    }
+    keepVcnetLog(workDir, name, log);
+    rmSync(workDir, { recursive: true, force: true });
+  }, log);
 
   try {
     starting = startPodsEnv({ workDir, ...(flags.stateDir !== undefined ? { stateDir: flags.stateDir } : {}), log });
     env = await starting;
-    interrupted.signal.throwIfAborted();
+    interrupted.throwIfAborted();
     const tag = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
     const runLabel = `r${tag}`;
     namespace = `bench-pods-${tag}`;
@@ -238,26 +171,16 @@ async function main(argv: string[]): Promise<number> {
     log(`watching pods labelled ${RUN_LABEL_KEY}=${runLabel} in the virtual cluster and in host namespace ${env.hostNamespace}; synced namespace ${namespace}`);
 
     const ctx: PodsCtx = {
-      env, plan, tracker, runLabel, namespace, hostScratchNamespace: namespace, signal: interrupted.signal, log,
+      env, plan, tracker, runLabel, namespace, hostScratchNamespace: namespace, signal: interrupted, log,
       retryLeftMs: plan.retryBudgetMs, otherShares: [], warnings: [], seq: 0,
     };
 
-    const idle = new RssSampler(env.vcnetPid, 100);
-    await new Promise((r) => setTimeout(r, 3000));
-    const idleMiB = idle.stop().lastMiB;
+    const idleMiB = await restingRssMiB(env.vcnetPid, 3000);
     log(`vcnet RSS idle ${idleMiB.toFixed(1)} MiB`);
 
     // Memory first, while vcnet's heap has seen nothing else: RSS rarely shrinks, so after the
     // other scenarios "before" would carry their high-water mark.
-    const watching = tracker;
-    const phase = async <T>(id: string, run: () => Promise<T>): Promise<T> => {
-      watching.phase = id;
-      try {
-        return await run();
-      } finally {
-        watching.phase = 'between scenarios';
-      }
-    };
+    const phase = phaseRunner(tracker);
     const memory = only.has('memory') ? await phase('memory', () => measureMemory(ctx, idleMiB)) : undefined;
     const latency = only.has('latency') ? await phase('latency', () => measureCreateLatency(ctx)) : [];
     const churn = only.has('churn') ? await phase('churn', () => measureChurn(ctx)) : undefined;
@@ -268,17 +191,11 @@ async function main(argv: string[]): Promise<number> {
       const gc = podGcDeletions(env, namespace);
       ctx.warnings.push(`${lostPods} virtual pods of this run were deleted by something other than the benchmark${gc.count > 0 ? `: the virtual kube-controller-manager's PodGC force-deleted ${gc.count} pods of ${namespace} (${gc.logFile}; e.g. \`${gc.example}\`). PodGC deletes pods bound to a Node the virtual cluster does not have, 40 s after it notices (pkg/controller/podgc gcOrphaned): vcnet's NodeMirror should have created those Nodes` : ''}.`);
     }
-    if (tracker.restarts.length > 0) {
-      const list = tracker.restarts.slice(0, 5).map((r) => `${r.atSeconds} s, ${r.phase}: ${r.message}`).join('; ');
-      ctx.warnings.push(`the benchmark's pod watches were reopened ${tracker.restarts.length} times (${list}${tracker.restarts.length > 5 ? '; ...' : ''}). They resume from the last resourceVersion seen, so no event is lost, but events around a reopen arrive late: the kube-apiserver closes a watch whose client falls behind.`);
-    }
+    const reopened = watchRestartsWarning(tracker.restarts, 'pod', ': the kube-apiserver closes a watch whose client falls behind');
+    if (reopened !== undefined) ctx.warnings.push(reopened);
 
     const report: PodsReport = {
-      name,
-      command: `npm run bench:pods${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`,
-      startedAt: startedAt.toISOString(),
-      durationSeconds: (performance.now() - t0) / 1000,
-      quick: flags.quick,
+      ...reportHead(start, SCRIPT, argv, name, flags.quick),
       plan,
       targets: POD_TARGETS,
       baseline: BASELINE,
@@ -289,34 +206,14 @@ async function main(argv: string[]): Promise<number> {
       ...(memory !== undefined ? { memory } : {}),
       lostPods,
       watchRestarts: tracker.restarts,
-      machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model ?? 'unknown',
-        memoryMiB: totalmem() / 2 ** 20,
-        node: process.version,
-        kubernetes: KUBE_VERSION,
-        loadAverageStart,
-        loadAverageEnd: loadavg(),
-        otherCpuShare: { median: median(ctx.otherShares), max: ctx.otherShares.length === 0 ? Number.NaN : Math.max(...ctx.otherShares) },
-      },
+      machine: machineFigures(start, ctx.otherShares),
       startup: env.startup,
     };
-    const md = podsMarkdown(report);
-    mkdirSync(RESULTS, { recursive: true });
-    writeFileSync(join(RESULTS, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(join(RESULTS, `${name}.md`), `${md}\n`);
-    await stop();
-    process.stdout.write(`\n${md}\n\nWritten: bench/results/${name}.json, bench/results/${name}.md\n`);
+    await publishResults(name, report, podsMarkdown(report), stop);
     return 0;
   } finally {
     await stop();
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err: unknown) => {
-    log(`failed: ${(err as Error).stack ?? String(err)}`);
-    process.exitCode = 1;
-  },
-);
+runMain(main, log);

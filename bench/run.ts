@@ -3,27 +3,28 @@
 // and throughput, watch event lag and vcnet's memory, gathers build and start-up times, then
 // writes bench/results/<name>.{json,md}, prints the markdown and stops everything it started.
 // What each figure means: bench/README.md.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
-import { KUBE_VERSION } from '../src/local/build.ts';
+import { rmSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { isSameProcess } from '../src/local/process.ts';
 import { buildFigures } from './lib/build-times.ts';
+import { benchLog, makeWorkDir, parseBenchFlags, runMain, stopOnSignals, usageExit } from './lib/cli.ts';
 import type { Target } from './lib/client.ts';
 import { startBenchEnv, type BenchEnv } from './lib/env.ts';
 import { runLoad, type LoadSpec } from './lib/load.ts';
-import { CpuMeter, readMemory, RssSampler } from './lib/procstat.ts';
+import { machineFigures } from './lib/machine.ts';
+import { CpuMeter, othersShareOf, readMemory, restingRssMiB, RssSampler } from './lib/procstat.ts';
 import {
-  DISTURBED_SHARE, markdown, pathFigures, scenarioFigures, TARGETS, watchFigures,
+  markdown, pathFigures, scenarioFigures, TARGETS, watchFigures,
   type BenchReport, type Plan, type RoundCount, type RunMeta, type ScenarioFigures, type WatchFigures, type WatchRun,
 } from './lib/report.ts';
+import { publishResults, reportHead, runStart } from './lib/results.ts';
+import { interleavedRounds } from './lib/rounds.ts';
 import { removeSeeded, seed, type Seeded } from './lib/seed.ts';
-import { median } from './lib/stats.ts';
 import { runWatchLag } from './lib/watch.ts';
 
-const RESULTS = resolve(import.meta.dirname, 'results');
+const SCRIPT = 'bench';
+const SCENARIOS = ['get', 'list', 'watch'] as const;
+const TARGET_NAMES: ReadonlyArray<Target['name']> = ['direct', 'proxy'];
 const LIST_SIZE = 1000;
 const RSS_INTERVAL_MS = 100;
 
@@ -56,7 +57,7 @@ const USAGE = `Usage: npm run bench -- [flags]
   --name NAME        results file name under bench/results/ (default: proxy, or proxy-quick)
 `;
 
-const log = (m: string): void => { process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`); };
+const log = benchLog(SCRIPT);
 
 interface Flags {
   quick: boolean;
@@ -68,37 +69,11 @@ interface Flags {
 
 /** The flags, or a message for the user when they are wrong. */
 function parseFlags(argv: string[]): Flags | string {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        quick: { type: 'boolean' },
-        rounds: { type: 'string' },
-        only: { type: 'string' },
-        'state-dir': { type: 'string' },
-        name: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    return (err as Error).message;
-  }
-  if (values.help === true) return '';
-  const quick = values.quick === true;
-  const plan: Plan = { ...(quick ? QUICK : FULL) };
-  if (values.rounds !== undefined) {
-    const n = Number(values.rounds);
-    if (!Number.isInteger(n) || n < 1 || n > 20) return `--rounds must be an integer from 1 to 20, got "${values.rounds}"`;
-    plan.rounds = n;
-  }
-  const only = new Set((values.only ?? 'get,list,watch').split(',').map((x) => x.trim()).filter((x) => x !== ''));
-  for (const x of only) if (!['get', 'list', 'watch'].includes(x)) return `--only: unknown scenario "${x}" (choose from get, list, watch)`;
-  const name = values.name ?? (quick ? 'proxy-quick' : 'proxy');
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) return `--name must be a plain file name (letters, digits, . _ -), got "${name}"`;
-  return { quick, plan, only, stateDir: values['state-dir'], name };
+  const flags = parseBenchFlags(argv, { 'state-dir': { type: 'string' } }, { scenarios: SCENARIOS, defaultName: 'proxy' });
+  if (typeof flags === 'string') return flags;
+  const plan: Plan = { ...(flags.quick ? QUICK : FULL) };
+  if (flags.rounds !== undefined) plan.rounds = flags.rounds;
+  return { quick: flags.quick, plan, only: flags.only, stateDir: flags.values['state-dir'], name: flags.name };
 }
 
 /** What every measured run needs. */
@@ -108,6 +83,7 @@ interface Ctx {
   /** Process groups whose CPU is read around each run. */
   pids: ReadonlyMap<string, readonly number[]>;
   signal: AbortSignal;
+  log: (m: string) => void;
   /** Time left for running disturbed rounds again, shared by all scenarios of the run. */
   retryLeftMs: number;
   /** Per run: the share of all cores used by processes outside the benchmark. */
@@ -121,46 +97,21 @@ async function metered<R>(ctx: Ctx, target: Target, measure: (startMeter: () => 
   const cpu = meter.stop();
   // vcnet idles through a direct run; its few ms of timers are not the direct path's cost.
   if (target.name === 'direct') delete cpu.byProcess['vcnet'];
-  const othersShare = cpu.othersMs / (cpu.wallMs * cpus().length);
+  const othersShare = othersShareOf(cpu);
   ctx.otherShares.push(othersShare);
   return { ...r, cpu, othersShare, used: true };
 }
 
 /**
- * Rounds of one direct and one proxy run. Which goes first alternates, so slow drift (GC,
- * caches) hits both alike. A round during which other processes on the machine took more than
- * DISTURBED_SHARE of the cores is run again, up to `rounds` extra times and while the run's retry
- * budget lasts; the disturbed ones stay in the results but are not used, unless no round was clean.
+ * Rounds of one direct and one proxy run, which goes first alternating; disturbed rounds are run
+ * again (rounds.ts).
  */
 async function interleaved<R extends RunMeta>(ctx: Ctx, label: string, run: (target: Target, round: number) => Promise<R>): Promise<{ direct: R[]; proxy: R[]; rounds: RoundCount }> {
-  const { rounds } = ctx.plan;
-  const out: { direct: R[]; proxy: R[] } = { direct: [], proxy: [] };
-  let clean = 0;
-  let round = 0;
-  while (clean < rounds && (round < rounds || (round < 2 * rounds && ctx.retryLeftMs > 0))) {
-    const started = performance.now();
-    const pair: Partial<Record<Target['name'], R>> = {};
-    for (const target of round % 2 === 0 ? [ctx.env.direct, ctx.env.proxy] : [ctx.env.proxy, ctx.env.direct]) {
-      ctx.signal.throwIfAborted();
-      pair[target.name] = await run(target, round);
-    }
-    const d = pair.direct as R;
-    const p = pair.proxy as R;
-    if (round >= rounds) ctx.retryLeftMs -= performance.now() - started;
-    round++;
-    const disturbed = d.othersShare > DISTURBED_SHARE || p.othersShare > DISTURBED_SHARE;
-    if (disturbed) {
-      d.used = false;
-      p.used = false;
-      log(`${label} round ${round}: disturbed (outside load ${(d.othersShare * 100).toFixed(0)}% / ${(p.othersShare * 100).toFixed(0)}% of all cores during the direct / proxy run); kept in the JSON, not used`);
-    } else {
-      clean++;
-    }
-    out.direct.push(d);
-    out.proxy.push(p);
-  }
-  if (clean === 0) for (const r of [...out.direct, ...out.proxy]) r.used = true;
-  return { ...out, rounds: { run: round, clean } };
+  const { byPath, rounds } = await interleavedRounds(ctx, label, TARGET_NAMES, (name, round) => run(ctx.env[name], round), (pair) => {
+    const share = (name: Target['name']): string => ((pair.get(name)?.othersShare ?? Number.NaN) * 100).toFixed(0);
+    return `outside load ${share('direct')}% / ${share('proxy')}% of all cores during the direct / proxy run`;
+  });
+  return { direct: byPath.direct, proxy: byPath.proxy, rounds };
 }
 
 async function measureRequests(ctx: Ctx, seeded: Seeded, only: ReadonlySet<string>): Promise<ScenarioFigures[]> {
@@ -214,51 +165,29 @@ async function measureWatches(ctx: Ctx, seeded: Seeded): Promise<{ watch: WatchF
 
 async function main(argv: string[]): Promise<number> {
   const flags = parseFlags(argv);
-  if (typeof flags === 'string') {
-    if (flags === '') { process.stdout.write(USAGE); return 0; }
-    process.stderr.write(`bench: ${flags}\n\n${USAGE}`);
-    return 2;
-  }
+  if (typeof flags === 'string') return usageExit(SCRIPT, flags, USAGE);
   const { plan, only, name } = flags;
-  const startedAt = new Date();
-  const t0 = performance.now();
-  const loadAverageStart = loadavg();
-  const workDir = mkdtempSync(join(tmpdir(), 'vcnet-bench-'));
-  log(`working directory ${workDir}${flags.stateDir === undefined ? `; should this run be killed with SIGKILL, stop its control planes with \`npx vcnet down --state-dir ${join(workDir, 'env-state')}\`` : ''}`);
+  const start = runStart();
+  const workDir = makeWorkDir('vcnet-bench-', flags.stateDir === undefined, log);
 
   let env: BenchEnv | undefined;
   let starting: Promise<BenchEnv> | undefined;
-  let stopping: Promise<void> | undefined;
-  // Checked before every run, so an interrupted benchmark stops sending instead of failing on.
-  const interrupted = new AbortController();
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      // Interrupted while starting: the detached planes are only recorded once both are up, so
-      // let the start finish (or fail and clean up after itself), then stop what it started.
-      if (env === undefined && starting !== undefined) env = await starting.catch(() => undefined);
-      if (env !== undefined) {
-        log('stopping what this run started');
-        await env.stop().catch((err: unknown) => log(`stopping failed: ${(err as Error).message}`));
-      }
-      rmSync(workDir, { recursive: true, force: true });
-    })();
-    return stopping;
-  };
-  const onSignal = (signal: NodeJS.Signals): void => {
-    log(`${signal}: stopping`);
-    interrupted.abort(new Error(`interrupted by ${signal}`));
-    // A second signal while stopping exits at once; vcnet dies with us (parent-death signal).
-    process.once(signal, () => process.exit(130));
-    void stop().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const { stop, signal: interrupted } = stopOnSignals(async () => {
+    // Interrupted while starting: the detached planes are only recorded once both are up, so
+    // let the start finish (or fail and clean up after itself), then stop what it started.
+    if (env === undefined && starting !== undefined) env = await starting.catch(() => undefined);
+    if (env !== undefined) {
+      log('stopping what this run started');
+      await env.stop().catch((err: unknown) => log(`stopping failed: ${(err as Error).message}`));
+    }
+    rmSync(workDir, { recursive: true, force: true });
+  }, log);
 
   try {
     const build = await buildFigures(log);
     starting = startBenchEnv({ workDir, ...(flags.stateDir !== undefined ? { stateDir: flags.stateDir } : {}), log });
     env = await starting;
-    interrupted.signal.throwIfAborted();
+    interrupted.throwIfAborted();
     log(`vcnet ready in ${(env.vcnetReadyMs / 1000).toFixed(2)} s at ${env.proxy.url} (pid ${env.vcnet.pid}); virtual kube-apiserver at ${env.direct.url}`);
     const seeded = await seed(env.direct, LIST_SIZE);
     log(`seeded ${LIST_SIZE} ConfigMaps in ${seeded.seedSeconds.toFixed(1)} s (namespaces ${seeded.get}, ${seeded.list}, ${seeded.watch})`);
@@ -270,13 +199,11 @@ async function main(argv: string[]): Promise<number> {
     if (apiserverPid !== undefined) pids.set('apiserver', [apiserverPid]);
     if (etcdPid !== undefined) pids.set('etcd', [etcdPid]);
     pids.set('environment', env.state.processes.filter((p) => isSameProcess(p) && p.pid !== apiserverPid && p.pid !== etcdPid).map((p) => p.pid));
-    const ctx: Ctx = { env, plan, pids, signal: interrupted.signal, otherShares: [], retryLeftMs: plan.retryBudgetMs };
+    const ctx: Ctx = { env, plan, pids, signal: interrupted, log, otherShares: [], retryLeftMs: plan.retryBudgetMs };
 
     // Idle: after start-up and the seeding (which went direct), before any request reaches vcnet.
     await sleepMs(2000);
-    const idle = new RssSampler(env.vcnet.pid, RSS_INTERVAL_MS);
-    await sleepMs(3000);
-    const idleMiB = idle.stop().lastMiB;
+    const idleMiB = await restingRssMiB(env.vcnet.pid, 3000, RSS_INTERVAL_MS);
     log(`vcnet RSS idle ${idleMiB.toFixed(1)} MiB`);
 
     const loadRss = new RssSampler(env.vcnet.pid, RSS_INTERVAL_MS);
@@ -290,23 +217,12 @@ async function main(argv: string[]): Promise<number> {
     if (!env.ownsPlanes) await removeSeeded(env.direct, seeded, log);
 
     const report: BenchReport = {
-      name,
-      command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`,
-      startedAt: startedAt.toISOString(),
-      durationSeconds: (performance.now() - t0) / 1000,
-      quick: flags.quick,
+      ...reportHead(start, SCRIPT, argv, name, flags.quick),
       rounds: plan.rounds,
       plan,
       targets: TARGETS,
       machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model ?? 'unknown',
-        memoryMiB: totalmem() / 2 ** 20,
-        node: process.version,
-        kubernetes: KUBE_VERSION,
-        loadAverageStart,
-        loadAverageEnd: loadavg(),
-        otherCpuShare: { median: median(ctx.otherShares), max: ctx.otherShares.length === 0 ? Number.NaN : Math.max(...ctx.otherShares) },
+        ...machineFigures(start, ctx.otherShares),
         note: `One machine with ${cpus().length} CPU cores shared by everything: the load generator, vcnet, both control planes (etcd, kube-apiserver, controllers, kwok) and whatever else runs there. The proxy's TLS termination and re-encryption compete for the same cores as the API server it fronts, so throughput ratios at concurrency 16 and 64 mostly measure CPU contention; compare ratios within this run, not absolute figures across machines.`,
       },
       scenarios,
@@ -327,12 +243,7 @@ async function main(argv: string[]): Promise<number> {
         vcnetReadyMs: env.vcnetReadyMs,
       },
     };
-    const md = markdown(report);
-    mkdirSync(RESULTS, { recursive: true });
-    writeFileSync(join(RESULTS, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(join(RESULTS, `${name}.md`), `${md}\n`);
-    await stop();
-    process.stdout.write(`\n${md}\n\nWritten: bench/results/${name}.json, bench/results/${name}.md\n`);
+    await publishResults(name, report, markdown(report), stop);
     return 0;
   } finally {
     await stop();
@@ -343,10 +254,4 @@ function sleepMs(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err: unknown) => {
-    log(`failed: ${(err as Error).stack ?? String(err)}`);
-    process.exitCode = 1;
-  },
-);
+runMain(main, log);

@@ -4,26 +4,24 @@
 // consistent state after vcnet is stopped (SIGTERM, SIGKILL), the host side damaged meanwhile, and
 // vcnet started again. Writes bench/results/<name>.{json,md}, prints the markdown and stops
 // everything it started. What each figure means: bench/README.md, "Services".
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
-import { KUBE_VERSION } from '../src/local/build.ts';
+import { rmSync } from 'node:fs';
 import { Translator } from '../src/translate/index.ts';
-import { RssSampler } from './lib/procstat.ts';
+import { benchLog, intFlag, makeWorkDir, parseBenchFlags, runMain, stopOnSignals, usageExit } from './lib/cli.ts';
+import { EXCLUDED_NAMESPACE } from './lib/create-latency.ts';
+import { machineFigures } from './lib/machine.ts';
+import { restingRssMiB } from './lib/procstat.ts';
 import { startPodsEnv, type PodsEnv } from './lib/pods-env.ts';
 import { endpointAgent, mustCall, type Endpoint } from './lib/pods-http.ts';
-import { EXCLUDED_NAMESPACE } from './lib/pods-scenarios.ts';
+import { phaseRunner, watchRestartsWarning } from './lib/pods-watch.ts';
+import { keepVcnetLog, publishResults, reportHead, runStart } from './lib/results.ts';
 import { VcnetProcess } from './lib/services-env.ts';
 import { servicesMarkdown, type RestartFigures, type ServiceLatencyFigures, type ServiceMemoryFigures, type ServicesPlan, type ServicesReport } from './lib/services-report.ts';
 import {
   measureCreateLatency, measureMemory, measureRestart, orphansCollected, removePopulation, RUN_LABEL_KEY, type ServicesCtx,
 } from './lib/services-scenarios.ts';
 import { ServiceTracker } from './lib/services-watch.ts';
-import { median } from './lib/stats.ts';
 
-const RESULTS = resolve(import.meta.dirname, 'results');
+const SCRIPT = 'bench:services';
 const SCENARIOS = ['latency', 'memory', 'restart'] as const;
 
 /**
@@ -70,7 +68,7 @@ const USAGE = `Usage: npm run bench:services -- [flags]
 The benchmark starts its own control planes and vcnet (it must restart vcnet and set its orphan grace).
 `;
 
-const log = (m: string): void => { process.stderr.write(`[bench:services ${new Date().toISOString().slice(11, 19)}] ${m}\n`); };
+const log = benchLog(SCRIPT);
 
 interface Flags {
   quick: boolean;
@@ -79,40 +77,17 @@ interface Flags {
   name: string;
 }
 
-function intFlag(v: string | undefined, name: string, min: number, max: number): number | string | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  return Number.isInteger(n) && n >= min && n <= max ? n : `--${name} must be an integer from ${min} to ${max}, got "${v}"`;
-}
-
 function parseFlags(argv: string[]): Flags | string {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        quick: { type: 'boolean' },
-        rounds: { type: 'string' },
-        only: { type: 'string' },
-        services: { type: 'string' },
-        damage: { type: 'string' },
-        signals: { type: 'string' },
-        'orphan-grace': { type: 'string' },
-        name: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    return (err as Error).message;
-  }
-  if (values.help === true) return '';
-  const quick = values.quick === true;
+  const flags = parseBenchFlags(argv, {
+    services: { type: 'string' },
+    damage: { type: 'string' },
+    signals: { type: 'string' },
+    'orphan-grace': { type: 'string' },
+  }, { scenarios: SCENARIOS, defaultName: 'services' });
+  if (typeof flags === 'string') return flags;
+  const { values, quick } = flags;
   const plan: ServicesPlan = { ...(quick ? QUICK : FULL) };
-  const rounds = intFlag(values.rounds, 'rounds', 1, 20);
-  if (typeof rounds === 'string') return rounds;
-  if (rounds !== undefined) plan.rounds = rounds;
+  if (flags.rounds !== undefined) plan.rounds = flags.rounds;
   const services = intFlag(values.services, 'services', 40, 20000);
   if (typeof services === 'string') return services;
   if (services !== undefined) plan.services = services;
@@ -130,11 +105,7 @@ function parseFlags(argv: string[]): Flags | string {
   }
   // Each restart picks two disjoint sets of `damage` Services (deleted twins, changed specs) by stride.
   if (plan.damage * 2 * plan.signals.length > plan.services) return `--damage ${plan.damage} is too large for ${plan.services} Services and ${plan.signals.length} restarts: each restart damages 2 × ${plan.damage} of them, all different`;
-  const only = new Set((values.only ?? SCENARIOS.join(',')).split(',').map((s) => s.trim()).filter((s) => s !== ''));
-  for (const s of only) if (!(SCENARIOS as readonly string[]).includes(s)) return `--only: unknown scenario "${s}" (choose from ${SCENARIOS.join(', ')})`;
-  const name = values.name ?? (quick ? 'services-quick' : 'services');
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) return `--name must be a plain file name (letters, digits, . _ -), got "${name}"`;
-  return { quick, plan, only, name };
+  return { quick, plan, only: flags.only, name: flags.name };
 }
 
 async function createNamespace(e: Endpoint, name: string): Promise<void> {
@@ -146,71 +117,33 @@ async function createNamespace(e: Endpoint, name: string): Promise<void> {
   }
 }
 
-/** The tail of our vcnet's log (the working directory goes), for a look at what it did. */
-function keepVcnetLog(workDir: string, name: string): void {
-  const file = join(workDir, 'vcnet.log');
-  if (!existsSync(file)) return;
-  const size = statSync(file).size;
-  const keep = 4 * 2 ** 20;
-  const fd = openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(Math.min(size, keep));
-    readSync(fd, buf, 0, buf.length, size - buf.length);
-    mkdirSync(RESULTS, { recursive: true });
-    writeFileSync(join(RESULTS, `${name}-vcnet.log`), buf);
-    log(`vcnet's log${size > keep ? ' (its last 4 MiB)' : ''}: bench/results/${name}-vcnet.log`);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 async function main(argv: string[]): Promise<number> {
   const flags = parseFlags(argv);
-  if (typeof flags === 'string') {
-    if (flags === '') { process.stdout.write(USAGE); return 0; }
-    process.stderr.write(`bench:services: ${flags}\n\n${USAGE}`);
-    return 2;
-  }
+  if (typeof flags === 'string') return usageExit(SCRIPT, flags, USAGE);
   const { plan, only, name } = flags;
-  const startedAt = new Date();
-  const t0 = performance.now();
-  const loadAverageStart = loadavg();
-  const workDir = mkdtempSync(join(tmpdir(), 'vcnet-bench-services-'));
-  log(`working directory ${workDir}; should this run be killed with SIGKILL, stop its control planes with \`npx vcnet down --state-dir ${join(workDir, 'env-state')}\``);
+  const start = runStart();
+  const workDir = makeWorkDir('vcnet-bench-services-', true, log);
 
   let env: PodsEnv | undefined;
   let starting: Promise<PodsEnv> | undefined;
   let vcnet: VcnetProcess | undefined;
   let tracker: ServiceTracker | undefined;
-  let stopping: Promise<void> | undefined;
-  const interrupted = new AbortController();
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      if (env === undefined && starting !== undefined) env = await starting.catch(() => undefined);
-      tracker?.stop();
-      if (env !== undefined) {
-        log('stopping what this run started');
-        await vcnet?.close(log);
-        await env.stop().catch((err: unknown) => log(`stopping failed: ${(err as Error).message}`));
-      }
-      keepVcnetLog(workDir, name);
-      rmSync(workDir, { recursive: true, force: true });
-    })();
-    return stopping;
-  };
-  const onSignal = (signal: NodeJS.Signals): void => {
-    log(`${signal}: stopping`);
-    interrupted.abort(new Error(`interrupted by ${signal}`));
-    process.once(signal, () => process.exit(130));
-    void stop().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const { stop, signal: interrupted } = stopOnSignals(async () => {
+    if (env === undefined && starting !== undefined) env = await starting.catch(() => undefined);
+    tracker?.stop();
+    if (env !== undefined) {
+      log('stopping what this run started');
+      await vcnet?.close(log);
+      await env.stop().catch((err: unknown) => log(`stopping failed: ${(err as Error).message}`));
+    }
+    keepVcnetLog(workDir, name, log);
+    rmSync(workDir, { recursive: true, force: true });
+  }, log);
 
   try {
     starting = startPodsEnv({ workDir, log, vcnetConfig: { vcnet: { sync: { orphanGraceSeconds: plan.orphanGraceSeconds } } } });
     env = await starting;
-    interrupted.signal.throwIfAborted();
+    interrupted.throwIfAborted();
     vcnet = new VcnetProcess(env, workDir);
     const tag = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
     const runLabel = `r${tag}`;
@@ -225,23 +158,13 @@ async function main(argv: string[]): Promise<number> {
     log(`watching Services labelled ${RUN_LABEL_KEY}=${runLabel} in the virtual cluster and in host namespace ${env.hostNamespace}; synced namespace ${namespace}`);
 
     const ctx: ServicesCtx = {
-      env, plan, tracker, tr, runLabel, namespace, hostScratchNamespace: namespace, signal: interrupted.signal, log,
+      env, plan, tracker, tr, runLabel, namespace, hostScratchNamespace: namespace, signal: interrupted, log,
       retryLeftMs: plan.retryBudgetMs, otherShares: [], warnings: [], seq: 0,
     };
-    const idle = new RssSampler(env.vcnetPid, 100);
-    await new Promise((r) => setTimeout(r, 3000));
-    const idleMiB = idle.stop().lastMiB;
+    const idleMiB = await restingRssMiB(env.vcnetPid, 3000);
     log(`vcnet RSS idle ${idleMiB.toFixed(1)} MiB`);
 
-    const watching = tracker;
-    const phase = async <T>(id: string, run: () => Promise<T>): Promise<T> => {
-      watching.phase = id;
-      try {
-        return await run();
-      } finally {
-        watching.phase = 'between scenarios';
-      }
-    };
+    const phase = phaseRunner(tracker);
     // Memory first, while vcnet's heap has seen nothing else (RSS seldom shrinks); its Services
     // are then the population the restarts damage and repair; latency last, on an empty namespace.
     let memory: ServiceMemoryFigures | undefined;
@@ -264,17 +187,11 @@ async function main(argv: string[]): Promise<number> {
       if (latencyOrphansCollected > 0) ctx.warnings.push(`latency: vcnet collected ${latencyOrphansCollected} host Services as orphans during the latency runs, which only create Services and delete them through the webhook: twins of creates in flight taken for orphans (orphan grace ${plan.orphanGraceSeconds} s).`);
     }
 
-    if (tracker.restarts.length > 0) {
-      const list = tracker.restarts.slice(0, 5).map((r) => `${r.atSeconds} s, ${r.phase}: ${r.message}`).join('; ');
-      ctx.warnings.push(`the benchmark's Service watches were reopened ${tracker.restarts.length} times (${list}${tracker.restarts.length > 5 ? '; ...' : ''}). They resume from the last resourceVersion seen, so no event is lost, but events around a reopen arrive late.`);
-    }
+    const reopened = watchRestartsWarning(tracker.restarts, 'Service');
+    if (reopened !== undefined) ctx.warnings.push(reopened);
 
     const report: ServicesReport = {
-      name,
-      command: `npm run bench:services${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`,
-      startedAt: startedAt.toISOString(),
-      durationSeconds: (performance.now() - t0) / 1000,
-      quick: flags.quick,
+      ...reportHead(start, SCRIPT, argv, name, flags.quick),
       plan,
       baseline: BASELINE,
       warnings: ctx.warnings,
@@ -284,34 +201,14 @@ async function main(argv: string[]): Promise<number> {
       ...(latencyOrphansCollected !== undefined ? { latencyOrphansCollected } : {}),
       ...(cleanup !== undefined ? { cleanup } : {}),
       watchRestarts: tracker.restarts,
-      machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model ?? 'unknown',
-        memoryMiB: totalmem() / 2 ** 20,
-        node: process.version,
-        kubernetes: KUBE_VERSION,
-        loadAverageStart,
-        loadAverageEnd: loadavg(),
-        otherCpuShare: { median: median(ctx.otherShares), max: ctx.otherShares.length === 0 ? Number.NaN : Math.max(...ctx.otherShares) },
-      },
+      machine: machineFigures(start, ctx.otherShares),
       startup: env.startup,
     };
-    const md = servicesMarkdown(report);
-    mkdirSync(RESULTS, { recursive: true });
-    writeFileSync(join(RESULTS, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(join(RESULTS, `${name}.md`), `${md}\n`);
-    await stop();
-    process.stdout.write(`\n${md}\n\nWritten: bench/results/${name}.json, bench/results/${name}.md\n`);
+    await publishResults(name, report, servicesMarkdown(report), stop);
     return 0;
   } finally {
     await stop();
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err: unknown) => {
-    log(`failed: ${(err as Error).stack ?? String(err)}`);
-    process.exitCode = 1;
-  },
-);
+runMain(main, log);

@@ -3,6 +3,7 @@
 // vcnet, and the host one (whose pods are watched and whose nodes are added), each with a label
 // for messages.
 import https from 'node:https';
+import { performance } from 'node:perf_hooks';
 import { assertLoopback, type Reply, type Target } from './client.ts';
 
 export interface Endpoint {
@@ -63,4 +64,20 @@ export function statusMessage(r: { status: number; body: string }): string {
     if (typeof s.message === 'string') return `HTTP ${r.status}: ${s.message}`;
   } catch { /* not JSON */ }
   return `HTTP ${r.status}: ${r.body.slice(0, 200)}`;
+}
+
+/** Polls a LIST (`path` with `limit=1` and a labelSelector) every 100 ms until it is empty: true, or false after `timeoutMs`. */
+export async function waitListEmpty(e: Endpoint, path: string, timeoutMs: number): Promise<boolean> {
+  const agent = endpointAgent(e, 1);
+  try {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const r = await request(e, agent, 'GET', path);
+      if (r.status === 200 && (JSON.parse(r.body) as { items: unknown[] }).items.length === 0) return true;
+      if (performance.now() > deadline) return false;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  } finally {
+    agent.destroy();
+  }
 }

@@ -1,4 +1,7 @@
 // The pod benchmark's figures and their markdown summary (bench/README.md, "Pods" explains each).
+import type { MachineFigures } from './machine.ts';
+import type { PodsEnv } from './pods-env.ts';
+import type { WatchRestart } from './pods-watch.ts';
 import type { CpuSample } from './procstat.ts';
 import { DISTURBED_SHARE, type RoundCount } from './report.ts';
 import type { LatencySummary } from './stats.ts';
@@ -167,12 +170,12 @@ export interface PodsReport {
   memory?: PodMemoryFigures;
   /** Virtual pods of this run deleted by something other than the benchmark (all scenarios). */
   lostPods: number;
-  watchRestarts: Array<{ atSeconds: number; phase: string; message: string }>;
-  machine: { cpus: number; cpuModel: string; memoryMiB: number; node: string; kubernetes: string; loadAverageStart: number[]; loadAverageEnd: number[]; otherCpuShare: { median: number; max: number } };
-  startup: { host: Record<string, number>; virtual: Record<string, number>; upEnvMs?: number; vcnetReadyMs?: number };
+  watchRestarts: WatchRestart[];
+  machine: MachineFigures;
+  startup: PodsEnv['startup'];
 }
 
-// Number formats of the markdown tables, shared with the services benchmark (services-report.ts).
+// Number formats and sections of the markdown, shared with the services benchmark (services-report.ts).
 
 /** Milliseconds with 3 significant digits or so. */
 export function ms(v: number): string {
@@ -206,40 +209,54 @@ export function summary(s: LatencySummary): string {
   return s.count === 0 ? '—' : `${ms(s.p50)} / ${ms(s.p99)} / ${ms(s.max)}`;
 }
 
-export function podsMarkdown(r: PodsReport): string {
-  const out: string[] = [];
-  out.push(`# vcnet pod sync benchmark: ${r.name}`, '');
-  out.push(`${r.startedAt}, ${r.durationSeconds.toFixed(0)} s, ${r.quick ? 'quick run' : 'full run'}. Command: \`${r.command}\``, '');
-  if (r.warnings.length > 0) {
-    out.push('**Warnings**', '');
-    for (const w of r.warnings) out.push(`- ⚠ ${w}`);
-    out.push('');
-  }
+/** The run's warnings, if any, as a list under a bold heading. */
+export function warningLines(warnings: readonly string[]): string[] {
+  if (warnings.length === 0) return [];
+  return ['**Warnings**', '', ...warnings.map((w) => `- ⚠ ${w}`), ''];
+}
 
-  out.push('## Pod create latency: through vcnet vs without vcnet', '');
-  out.push(`Target: proxy ÷ direct ≤ ${POD_TARGETS.createLatencyRatio} at p50 and p99. Latency in ms from sending POST /api/v1/namespaces/<ns>/pods to the end of the 201 response; medians of ${r.plan.rounds} interleaved rounds. ${r.baseline}`, '');
-  out.push('| concurrency | direct p50 | direct p99 | proxy p50 | proxy p99 | **proxy ÷ direct p50** | **proxy ÷ direct p99** | target met? | webhook p50 | webhook p99 | webhook ÷ direct p50 / p99 | host create p50 / p99 | webhook handler time per create | creates/s direct / webhook / proxy / host | rounds |');
-  out.push('|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|');
-  for (const l of r.latency) {
-    const d = l.paths.direct;
-    const w = l.paths.webhook;
-    const p = l.paths.proxy;
-    const h = l.paths.host;
-    const errs = d.errors + w.errors + p.errors + h.errors;
-    out.push(`| ${l.concurrency}${errs > 0 ? ` ⚠ ${errs} errors` : ''} | ${ms(d.p50)} | ${ms(d.p99)} | ${ms(p.p50)} | ${ms(p.p99)} | **${x(l.p50Ratio)}** | **${x(l.p99Ratio)}** | ${l.targetMet ? 'yes' : 'no'} | ${ms(w.p50)} | ${ms(w.p99)} | ${x(l.webhookP50Ratio)} / ${x(l.webhookP99Ratio)} | ${ms(h.p50)} / ${ms(h.p99)} | ${ms(p.webhookMeanMs)} | ${rate(d.createsPerSec)} / ${rate(w.createsPerSec)} / ${rate(p.createsPerSec)} / ${rate(h.createsPerSec)} | ${rounds(l.rounds)} |`);
-  }
-  out.push('');
-  out.push('"host create" is the same pod created straight on the host kube-apiserver (a reference: the webhook makes one such create, synchronously, inside every virtual create). "webhook handler time" is vcnet_sync_duration_seconds{kind="Pod",operation="CREATE"} over the proxy runs: the time vcnet\'s webhook spends building and creating the host pod.', '');
-  out.push('CPU ms per create during the measured creates (median of rounds; the reconciler\'s binding and status writes that follow a create are partly outside this window):', '');
-  out.push('| concurrency | path | vcnet | virtual apiserver | virtual etcd | host plane | client |');
-  out.push('|--:|---|--:|--:|--:|--:|--:|');
-  for (const l of r.latency) {
+/** ` ⚠ N errors` after a latency row's concurrency when any path had errors. */
+export function errorsNote(l: Pick<LatencyFigures, 'paths'>): string {
+  const errs = PATHS.reduce((n, id) => n + l.paths[id].errors, 0);
+  return errs > 0 ? ` ⚠ ${errs} errors` : '';
+}
+
+/** CPU ms per create by path and process group, one row per concurrency and path (median of rounds). */
+export function cpuPerCreateLines(latency: ReadonlyArray<Pick<LatencyFigures, 'concurrency' | 'paths'>>): string[] {
+  const out = ['| concurrency | path | vcnet | virtual apiserver | virtual etcd | host plane | client |', '|--:|---|--:|--:|--:|--:|--:|'];
+  for (const l of latency) {
     for (const id of PATHS) {
       const c = l.paths[id].cpuMsPerCreate;
       out.push(`| ${l.concurrency} | ${id} | ${ms(c['vcnet'] ?? Number.NaN)} | ${ms(c['apiserver'] ?? Number.NaN)} | ${ms(c['etcd'] ?? Number.NaN)} | ${ms(c['host'] ?? Number.NaN)} | ${ms(c['loadgen'] ?? Number.NaN)} |`);
     }
   }
   out.push('');
+  return out;
+}
+
+/** The "Machine" section; `more` ends its paragraph (what else the run counted). */
+export function machineLines(mc: MachineFigures, more: string): string[] {
+  return ['## Machine', '', `${mc.cpus} × ${mc.cpuModel}, ${Math.round(mc.memoryMiB).toLocaleString('en-US')} MiB; Node ${mc.node}; Kubernetes ${mc.kubernetes}. Load average at start ${mc.loadAverageStart.map((v) => v.toFixed(2)).join(', ')}, at end ${mc.loadAverageEnd.map((v) => v.toFixed(2)).join(', ')}. Outside load during measured runs: median ${pct(mc.otherCpuShare.median)}, max ${pct(mc.otherCpuShare.max)} of all cores (a latency round above ${pct(DISTURBED_SHARE)} is run again). ${more}`, ''];
+}
+
+export function podsMarkdown(r: PodsReport): string {
+  const out: string[] = [];
+  out.push(`# vcnet pod sync benchmark: ${r.name}`, '');
+  out.push(`${r.startedAt}, ${r.durationSeconds.toFixed(0)} s, ${r.quick ? 'quick run' : 'full run'}. Command: \`${r.command}\``, '');
+  out.push(...warningLines(r.warnings));
+
+  out.push('## Pod create latency: through vcnet vs without vcnet', '');
+  out.push(`Target: proxy ÷ direct ≤ ${POD_TARGETS.createLatencyRatio} at p50 and p99. Latency in ms from sending POST /api/v1/namespaces/<ns>/pods to the end of the 201 response; medians of ${r.plan.rounds} interleaved rounds. ${r.baseline}`, '');
+  out.push('| concurrency | direct p50 | direct p99 | proxy p50 | proxy p99 | **proxy ÷ direct p50** | **proxy ÷ direct p99** | target met? | webhook p50 | webhook p99 | webhook ÷ direct p50 / p99 | host create p50 / p99 | webhook handler time per create | creates/s direct / webhook / proxy / host | rounds |');
+  out.push('|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|');
+  for (const l of r.latency) {
+    const { direct: d, webhook: w, proxy: p, host: h } = l.paths;
+    out.push(`| ${l.concurrency}${errorsNote(l)} | ${ms(d.p50)} | ${ms(d.p99)} | ${ms(p.p50)} | ${ms(p.p99)} | **${x(l.p50Ratio)}** | **${x(l.p99Ratio)}** | ${l.targetMet ? 'yes' : 'no'} | ${ms(w.p50)} | ${ms(w.p99)} | ${x(l.webhookP50Ratio)} / ${x(l.webhookP99Ratio)} | ${ms(h.p50)} / ${ms(h.p99)} | ${ms(p.webhookMeanMs)} | ${rate(d.createsPerSec)} / ${rate(w.createsPerSec)} / ${rate(p.createsPerSec)} / ${rate(h.createsPerSec)} | ${rounds(l.rounds)} |`);
+  }
+  out.push('');
+  out.push('"host create" is the same pod created straight on the host kube-apiserver (a reference: the webhook makes one such create, synchronously, inside every virtual create). "webhook handler time" is vcnet_sync_duration_seconds{kind="Pod",operation="CREATE"} over the proxy runs: the time vcnet\'s webhook spends building and creating the host pod.', '');
+  out.push('CPU ms per create during the measured creates (median of rounds; the reconciler\'s binding and status writes that follow a create are partly outside this window):', '');
+  out.push(...cpuPerCreateLines(r.latency));
 
   if (r.churn !== undefined) {
     const c = r.churn;
@@ -281,8 +298,6 @@ export function podsMarkdown(r: PodsReport): string {
     out.push(`Creating took ${m.createSeconds.toFixed(1)} s, all Ready after ${m.readySeconds.toFixed(1)} s, deleting them ${m.cleanupSeconds.toFixed(1)} s.`, '');
   }
 
-  out.push('## Machine', '');
-  const mc = r.machine;
-  out.push(`${mc.cpus} × ${mc.cpuModel}, ${Math.round(mc.memoryMiB).toLocaleString('en-US')} MiB; Node ${mc.node}; Kubernetes ${mc.kubernetes}. Load average at start ${mc.loadAverageStart.map((v) => v.toFixed(2)).join(', ')}, at end ${mc.loadAverageEnd.map((v) => v.toFixed(2)).join(', ')}. Outside load during measured runs: median ${pct(mc.otherCpuShare.median)}, max ${pct(mc.otherCpuShare.max)} of all cores (a latency round above ${pct(DISTURBED_SHARE)} is run again). Virtual pods lost (deleted by something other than the benchmark): ${r.lostPods}. Watch restarts: ${r.watchRestarts.length}.`, '');
+  out.push(...machineLines(r.machine, `Virtual pods lost (deleted by something other than the benchmark): ${r.lostPods}. Watch restarts: ${r.watchRestarts.length}.`));
   return out.join('\n');
 }

@@ -2,41 +2,27 @@
 // without vcnet, status lag under churn, sustained creation, and vcnet's memory with many pods.
 // Every pod carries the run's label, so the PodTracker's two watches see exactly this run's pods.
 import type https from 'node:https';
-import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { CpuMeter, readMemory, RssSampler, type CpuSample } from './procstat.ts';
-import { endpointAgent, request, statusMessage, type Endpoint } from './pods-http.ts';
-import type { PodsEnv } from './pods-env.ts';
+import { pool } from './client.ts';
 import {
-  PATHS, POD_TARGETS,
-  type ChurnFigures, type CreateRun, type LatencyFigures, type PathId, type PathLatency, type PodMemoryFigures, type PodsPlan, type ThroughputFigures,
+  closedLoop, createPaths, EXCLUDED_NAMESPACE, measureCreateLatencyRounds, measuredCreateRun, type CreateOutcome, type CreatePath,
+} from './create-latency.ts';
+import { CpuMeter, othersShareOf, readMemory, RssSampler } from './procstat.ts';
+import { endpointAgent, request, statusMessage, waitListEmpty, type Endpoint } from './pods-http.ts';
+import {
+  POD_TARGETS,
+  type ChurnFigures, type CreateRun, type LatencyFigures, type PodMemoryFigures, type PodsPlan, type ThroughputFigures,
 } from './pods-report.ts';
-import { DISTURBED_SHARE } from './report.ts';
-import { median, summarize } from './stats.ts';
+import { summarize } from './stats.ts';
 import type { PodTracker } from './pods-watch.ts';
+import type { SyncCtx } from './sync-ctx.ts';
+import { heapUsedMiB, scrapeGauge, scrapeHistogram } from './vcnet-metrics.ts';
 
 export const RUN_LABEL_KEY = 'vcnet.dev/bench-run';
-/** A namespace vcnet's webhook and reconciler leave alone (src/webhook/register.ts SYSTEM_NAMESPACES). */
-export const EXCLUDED_NAMESPACE = 'kube-system';
 const RSS_INTERVAL_MS = 100;
 
-export interface PodsCtx {
-  env: PodsEnv;
-  plan: PodsPlan;
-  tracker: PodTracker;
-  runLabel: string;
-  /** The synced namespace this run created. */
-  namespace: string;
-  /** A namespace of the host cluster, outside vcnet's, for the host-create reference. */
-  hostScratchNamespace: string;
-  signal: AbortSignal;
-  log: (m: string) => void;
-  retryLeftMs: number;
-  otherShares: number[];
-  warnings: string[];
-  /** Every pod name of the run is unique: `<prefix>-<seq>`. */
-  seq: number;
-}
+/** Every pod name of the run is unique: `<prefix>-<seq>`. */
+export type PodsCtx = SyncCtx<PodsPlan, PodTracker>;
 
 /** The smallest realistic pod: one container, the default service account (its token volume included). */
 function podBody(name: string, runLabel: string): object {
@@ -51,14 +37,11 @@ function nextName(ctx: PodsCtx, prefix: string): string {
   return `${prefix}-${(ctx.seq++).toString(36)}`;
 }
 
-interface CreateOutcome {
+interface PodCreateOutcome extends CreateOutcome {
   key: string;
-  ok: boolean;
-  ms: number;
-  error?: string;
 }
 
-async function createPod(ctx: PodsCtx, e: Endpoint, agent: https.Agent, namespace: string, name: string): Promise<CreateOutcome> {
+async function createPod(ctx: PodsCtx, e: Endpoint, agent: https.Agent, namespace: string, name: string): Promise<PodCreateOutcome> {
   const key = `${namespace}/${name}`;
   const rec = ctx.tracker.note(key);
   const t0 = performance.now();
@@ -104,14 +87,6 @@ async function deletePod(ctx: PodsCtx, e: Endpoint, agent: https.Agent, key: str
   return undefined;
 }
 
-async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
-}
-
 /**
  * Deletes `keys` (grace 0, directly: the webhook still deletes the host pods) and waits until every
  * virtual pod is gone and, for synced pods, its host pod too, so nothing of one run is left when
@@ -142,210 +117,41 @@ async function removeFromHost(ctx: PodsCtx, namespace: string, keys: readonly st
   const t0 = performance.now();
   const errors = await deletePods(ctx, ctx.env.host, keys, 0, 16);
   if (errors.length > 0) ctx.warnings.push(`${what}: ${errors.length} deletes failed (first: ${errors[0]})`);
-  const agent = endpointAgent(ctx.env.host, 1);
-  try {
-    const path = `/api/v1/namespaces/${namespace}/pods?limit=1&labelSelector=${encodeURIComponent(`${RUN_LABEL_KEY}=${ctx.runLabel}`)}`;
-    const deadline = performance.now() + 60_000;
-    for (;;) {
-      const r = await request(ctx.env.host, agent, 'GET', path);
-      if (r.status === 200 && (JSON.parse(r.body) as { items: unknown[] }).items.length === 0) break;
-      if (performance.now() > deadline) {
-        ctx.warnings.push(`${what}: host pods in ${namespace} still there 60 s after deleting them`);
-        break;
-      }
-      await new Promise((res) => setTimeout(res, 100));
-    }
-  } finally {
-    agent.destroy();
-  }
+  const path = `/api/v1/namespaces/${namespace}/pods?limit=1&labelSelector=${encodeURIComponent(`${RUN_LABEL_KEY}=${ctx.runLabel}`)}`;
+  if (!await waitListEmpty(ctx.env.host, path, 60_000)) ctx.warnings.push(`${what}: host pods in ${namespace} still there 60 s after deleting them`);
   return performance.now() - t0;
-}
-
-/** The value of a gauge without labels in vcnet's /metrics (e.g. vcnet_nodejs_heap_size_used_bytes). */
-export async function scrapeGauge(url: string | undefined, name: string): Promise<number> {
-  if (url === undefined) return Number.NaN;
-  try {
-    const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
-    if (!r.ok) return Number.NaN;
-    const m = new RegExp(`^${name}\\s+(\\S+)$`, 'm').exec(await r.text());
-    return m === null ? Number.NaN : Number(m[1]);
-  } catch {
-    return Number.NaN;
-  }
-}
-
-/** Sum and count of a histogram in vcnet's /metrics, over the series whose labels include `match`. */
-export async function scrapeHistogram(url: string | undefined, name: string, match: Record<string, string> = {}): Promise<{ sum: number; count: number } | undefined> {
-  if (url === undefined) return undefined;
-  let text: string;
-  try {
-    const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
-    if (!r.ok) return undefined;
-    text = await r.text();
-  } catch {
-    return undefined;
-  }
-  let sum = 0;
-  let count = 0;
-  const wanted = Object.entries(match).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split('\n')) {
-    const m = /^(\w+?)_(sum|count)(\{[^}]*\})?\s+(\S+)$/.exec(line);
-    if (m === null || m[1] !== name) continue;
-    const labels = m[3] ?? '';
-    if (!wanted.every((w) => labels.includes(w))) continue;
-    if (m[2] === 'sum') sum += Number(m[4]);
-    else count += Number(m[4]);
-  }
-  return { sum, count };
-}
-
-function othersShare(cpu: CpuSample): number {
-  return cpu.othersMs / (cpu.wallMs * cpus().length);
 }
 
 // ---------------------------------------------------------------------------------------------
 // 1. Create latency
 
-interface PathSpec {
-  id: PathId;
-  endpoint: Endpoint;
-  namespace: string;
-  /** A virtual pod that gets a host pod. */
-  synced: boolean;
-  /** Created on the host kube-apiserver (the reference path). */
-  onHost?: boolean;
-}
-
-function pathSpecs(ctx: PodsCtx): Record<PathId, PathSpec> {
-  return {
-    direct: { id: 'direct', endpoint: ctx.env.direct, namespace: EXCLUDED_NAMESPACE, synced: false },
-    webhook: { id: 'webhook', endpoint: ctx.env.direct, namespace: ctx.namespace, synced: true },
-    proxy: { id: 'proxy', endpoint: ctx.env.proxy, namespace: ctx.namespace, synced: true },
-    host: { id: 'host', endpoint: ctx.env.host, namespace: ctx.hostScratchNamespace, synced: false, onHost: true },
-  };
-}
-
-/** Warm-up creates (every connection opened), then `creates` measured at `concurrency`, then all removed. */
-async function createRun(ctx: PodsCtx, path: PathSpec, concurrency: number, creates: number): Promise<CreateRun> {
-  const agent = endpointAgent(path.endpoint, concurrency);
+/** The measured creates of one path (create-latency.ts), then every pod removed and seen gone. */
+function createRun(ctx: PodsCtx, path: CreatePath, concurrency: number, creates: number): Promise<CreateRun> {
   const keys: string[] = [];
-  const closedLoop = async (n: number, lat?: number[]): Promise<{ ok: number; errors: number; firstError?: string }> => {
-    let sent = 0;
-    let ok = 0;
-    let errors = 0;
-    let firstError: string | undefined;
-    await Promise.all(Array.from({ length: Math.min(concurrency, n) }, async () => {
-      while (sent < n) {
-        sent++;
-        const name = nextName(ctx, `lat-${path.id[0]}`);
-        const r = await createPod(ctx, path.endpoint, agent, path.namespace, name);
-        keys.push(r.key);
-        if (r.ok) {
-          ok++;
-          lat?.push(r.ms);
-        } else {
-          errors++;
-          firstError ??= r.error;
-        }
-      }
-    }));
-    return { ok, errors, ...(firstError !== undefined ? { firstError } : {}) };
-  };
-  try {
-    await closedLoop(Math.max(5, 2 * concurrency));
-    const before = await scrapeHistogram(ctx.env.metricsUrl, 'vcnet_sync_duration_seconds', { kind: 'Pod', operation: 'CREATE' });
-    const meter = new CpuMeter(ctx.env.pids);
-    const lat: number[] = [];
-    const t0 = performance.now();
-    const r = await closedLoop(creates, lat);
-    const elapsedMs = performance.now() - t0;
-    const cpu = meter.stop();
-    const after = await scrapeHistogram(ctx.env.metricsUrl, 'vcnet_sync_duration_seconds', { kind: 'Pod', operation: 'CREATE' });
-    // vcnet idles through a direct run; its timers are not the direct path's cost.
-    if (path.id === 'direct') delete cpu.byProcess['vcnet'];
-    const hooks = before !== undefined && after !== undefined ? after.count - before.count : 0;
-    agent.destroy();
-    const cleanupMs = path.onHost === true
-      ? await removeFromHost(ctx, path.namespace, keys, `create latency ${path.id} c=${concurrency}`)
-      : await removeAll(ctx, keys, path.synced, `create latency ${path.id} c=${concurrency}`);
-    await new Promise((res) => setTimeout(res, 500));
-    return {
-      path: path.id, concurrency, ok: r.ok, errors: r.errors, ...(r.firstError !== undefined ? { firstError: r.firstError } : {}),
-      elapsedMs, createsPerSec: r.ok / (elapsedMs / 1000), latencyMs: summarize(lat),
-      ...(hooks > 0 ? { webhookMeanMs: ((after!.sum - before!.sum) * 1000) / hooks } : {}),
-      cleanupMs, cpu, othersShare: othersShare(cpu), used: true,
-    };
-  } finally {
-    agent.destroy();
-  }
+  const what = `create latency ${path.id} c=${concurrency}`;
+  return measuredCreateRun(ctx, {
+    path, kind: 'Pod', vcnetIdle: path.id === 'direct', pauseMs: 500,
+    create: async (agent) => {
+      const r = await createPod(ctx, path.endpoint, agent, path.namespace, nextName(ctx, `lat-${path.id[0]}`));
+      keys.push(r.key);
+      return r;
+    },
+    cleanup: () => (path.onHost ? removeFromHost(ctx, path.namespace, keys, what) : removeAll(ctx, keys, path.synced, what)),
+  }, concurrency, creates);
 }
 
 /**
- * Rounds of one run per path; the order rotates every round (direct, webhook, proxy; then webhook,
- * proxy, direct; ...) so drift hits all alike. A round during which outside load took more than
- * DISTURBED_SHARE of the cores is kept but not used and run again, within the retry budget.
+ * Rounds of one run per path, the order rotating every round (rounds.ts); the figures carry the
+ * target (POD_TARGETS.createLatencyRatio) at p50 and p99.
  */
 export async function measureCreateLatency(ctx: PodsCtx): Promise<LatencyFigures[]> {
-  const specs = pathSpecs(ctx);
-  const out: LatencyFigures[] = [];
-  for (const [conc, creates] of Object.entries(ctx.plan.latency)) {
-    const concurrency = Number(conc);
-    const runs: CreateRun[] = [];
-    let clean = 0;
-    let round = 0;
-    const { rounds } = ctx.plan;
-    while (clean < rounds && (round < rounds || (round < 2 * rounds && ctx.retryLeftMs > 0))) {
-      const started = performance.now();
-      const order = PATHS.map((_, i) => PATHS[(i + round) % PATHS.length] as PathId);
-      const these: CreateRun[] = [];
-      for (const id of order) {
-        ctx.signal.throwIfAborted();
-        const r = await createRun(ctx, specs[id], concurrency, creates);
-        ctx.otherShares.push(r.othersShare);
-        ctx.log(`create c=${concurrency} ${id} round ${round + 1}: p50 ${r.latencyMs.p50.toFixed(2)} ms, p99 ${r.latencyMs.p99.toFixed(2)} ms, ${r.createsPerSec.toFixed(1)} creates/s${r.webhookMeanMs !== undefined ? `, webhook ${r.webhookMeanMs.toFixed(2)} ms/create` : ''}${r.errors > 0 ? `, ${r.errors} errors (${r.firstError})` : ''}; cleanup ${(r.cleanupMs / 1000).toFixed(1)} s`);
-        these.push(r);
-      }
-      if (round >= rounds) ctx.retryLeftMs -= performance.now() - started;
-      round++;
-      if (these.some((r) => r.othersShare > DISTURBED_SHARE)) {
-        for (const r of these) r.used = false;
-        ctx.log(`create c=${concurrency} round ${round}: disturbed (outside load up to ${(Math.max(...these.map((r) => r.othersShare)) * 100).toFixed(0)}% of all cores); kept in the JSON, not used`);
-      } else {
-        clean++;
-      }
-      runs.push(...these);
-    }
-    if (clean === 0) for (const r of runs) r.used = true;
-    const paths = Object.fromEntries(PATHS.map((id) => [id, pathLatency(runs.filter((r) => r.path === id && r.used))])) as Record<PathId, PathLatency>;
-    const f: LatencyFigures = {
-      concurrency, createsPerRun: creates, rounds: { run: round, clean }, paths,
-      p50Ratio: paths.proxy.p50 / paths.direct.p50,
-      p99Ratio: paths.proxy.p99 / paths.direct.p99,
-      webhookP50Ratio: paths.webhook.p50 / paths.direct.p50,
-      webhookP99Ratio: paths.webhook.p99 / paths.direct.p99,
-      targetMet: false,
-      runs,
-    };
-    f.targetMet = f.p50Ratio <= POD_TARGETS.createLatencyRatio && f.p99Ratio <= POD_TARGETS.createLatencyRatio;
-    ctx.log(`=> create c=${concurrency}: proxy ÷ direct p50 ×${f.p50Ratio.toFixed(2)}, p99 ×${f.p99Ratio.toFixed(2)} (webhook alone ×${f.webhookP50Ratio.toFixed(2)} / ×${f.webhookP99Ratio.toFixed(2)})`);
-    out.push(f);
-  }
-  return out;
-}
-
-function pathLatency(runs: CreateRun[]): PathLatency {
-  const cpuMsPerCreate: Record<string, number> = {};
-  for (const p of new Set(runs.flatMap((r) => Object.keys(r.cpu.byProcess)))) {
-    cpuMsPerCreate[p] = median(runs.map((r) => (r.cpu.byProcess[p] ?? Number.NaN) / Math.max(1, r.ok)));
-  }
-  return {
-    p50: median(runs.map((r) => r.latencyMs.p50)),
-    p99: median(runs.map((r) => r.latencyMs.p99)),
-    createsPerSec: median(runs.map((r) => r.createsPerSec)),
-    errors: runs.reduce((n, r) => n + r.errors, 0),
-    webhookMeanMs: median(runs.map((r) => r.webhookMeanMs ?? Number.NaN)),
-    cpuMsPerCreate,
-  };
+  const paths = createPaths(ctx);
+  const figures = await measureCreateLatencyRounds(ctx, (id, concurrency, creates) => createRun(ctx, paths[id], concurrency, creates));
+  return figures.map(({ runs, ...f }) => ({
+    ...f,
+    targetMet: f.p50Ratio <= POD_TARGETS.createLatencyRatio && f.p99Ratio <= POD_TARGETS.createLatencyRatio,
+    runs,
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -362,28 +168,21 @@ interface Bulk {
 
 async function createMany(ctx: PodsCtx, e: Endpoint, namespace: string, n: number, concurrency: number, prefix: string): Promise<Bulk> {
   const agent = endpointAgent(e, concurrency);
-  const bulk: Bulk = { keys: [], accepted: 0, errors: 0, startedAt: performance.now(), lastAcceptedAt: Number.NaN };
-  let sent = 0;
+  const keys: string[] = [];
+  const startedAt = performance.now();
+  let lastAcceptedAt = Number.NaN;
   try {
-    await Promise.all(Array.from({ length: Math.min(concurrency, n) }, async () => {
-      while (sent < n) {
-        sent++;
-        ctx.signal.throwIfAborted();
-        const r = await createPod(ctx, e, agent, namespace, nextName(ctx, prefix));
-        bulk.keys.push(r.key);
-        if (r.ok) {
-          bulk.accepted++;
-          bulk.lastAcceptedAt = performance.now();
-        } else {
-          bulk.errors++;
-          bulk.firstError ??= r.error;
-        }
-      }
-    }));
+    const r = await closedLoop(n, concurrency, async () => {
+      ctx.signal.throwIfAborted();
+      const c = await createPod(ctx, e, agent, namespace, nextName(ctx, prefix));
+      keys.push(c.key);
+      if (c.ok) lastAcceptedAt = performance.now();
+      return c;
+    });
+    return { keys, accepted: r.ok, errors: r.errors, ...(r.firstError !== undefined ? { firstError: r.firstError } : {}), startedAt, lastAcceptedAt };
   } finally {
     agent.destroy();
   }
-  return bulk;
 }
 
 function accepted(ctx: PodsCtx, keys: readonly string[]): string[] {
@@ -502,7 +301,7 @@ export async function measureChurn(ctx: PodsCtx): Promise<ChurnFigures> {
     created: created.length, deleted: deleted.length, errors, ...(firstError !== undefined ? { firstError } : {}),
     lagMs, fillLagMs: summarize(lags(ctx, filled)), createToReadyMs: summarize(createToReady), deleteToGoneMs: summarize(deleteToGone),
     notConverged, ...(vcnetLag !== undefined ? { vcnetStatusLag: vcnetLag } : {}),
-    cpu, othersShare: othersShare(cpu),
+    cpu, othersShare: othersShareOf(cpu),
     targetMet: lagMs.count > 0 && lagMs.p99 <= POD_TARGETS.statusLagP99Ms,
   };
   ctx.otherShares.push(f.othersShare);
@@ -524,7 +323,7 @@ export async function measureThroughput(ctx: PodsCtx): Promise<ThroughputFigures
     const ok = accepted(ctx, bulk.keys);
     if (!await waitReady(ctx, ok, readyTimeout(pods))) ctx.warnings.push(`throughput c=${concurrency}: not all ${ok.length} pods were Ready in the virtual cluster within ${(readyTimeout(pods) / 1000).toFixed(0)} s`);
     const cpu = meter.stop();
-    ctx.otherShares.push(othersShare(cpu));
+    ctx.otherShares.push(othersShareOf(cpu));
     const recs = ok.map((k) => ctx.tracker.pods.get(k)!);
     const vReady = recs.filter((r) => r.vReadyAt !== undefined);
     const hReady = recs.filter((r) => r.hReadyAt !== undefined);
@@ -547,7 +346,7 @@ export async function measureThroughput(ctx: PodsCtx): Promise<ThroughputFigures
       createToReadyMs: summarize(vReady.map((r) => r.vReadyAt! - r.createSentAt!)),
       direct: { accepted: direct.accepted, errors: direct.errors, acceptedPerSec: directPerSec },
       acceptedRatio: (bulk.accepted / acceptSeconds) / directPerSec,
-      cpu, othersShare: othersShare(cpu),
+      cpu, othersShare: othersShareOf(cpu),
     };
     ctx.log(`=> throughput c=${concurrency}: ${f.acceptedPerSec.toFixed(1)} creates/s accepted (direct ${directPerSec.toFixed(1)}), ${f.readyPerSec.toFixed(1)} virtual pods Ready/s (host ${f.hostReadyPerSec.toFixed(1)}/s); cleanup ${(cleanupMs / 1000).toFixed(1)} s`);
     out.push(f);
@@ -561,17 +360,7 @@ export async function measureThroughput(ctx: PodsCtx): Promise<ThroughputFigures
 export async function measureMemory(ctx: PodsCtx, idleMiB: number): Promise<PodMemoryFigures> {
   const { pods, concurrency } = ctx.plan.memory;
   const pid = ctx.env.vcnetPid;
-  // The heap in use includes garbage not yet collected; the lowest of a few seconds of readings is
-  // close to what is live (prom-client reads it when /metrics is scraped).
-  const heapMiB = async (forMs: number): Promise<number> => {
-    let low = Number.NaN;
-    for (const end = performance.now() + forMs; performance.now() < end;) {
-      const v = (await scrapeGauge(ctx.env.metricsUrl, 'vcnet_nodejs_heap_size_used_bytes')) / 2 ** 20;
-      if (Number.isFinite(v) && !(v >= low)) low = v;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    return low;
-  };
+  const heapMiB = (forMs: number): Promise<number> => heapUsedMiB(ctx.env.metricsUrl, forMs);
   const before = new RssSampler(pid, RSS_INTERVAL_MS);
   const heapBeforeMiB = await heapMiB(3000);
   const beforeMiB = before.stop().lastMiB;

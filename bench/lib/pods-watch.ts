@@ -8,6 +8,14 @@ import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { POD_NAME, POD_NAMESPACE } from '../../src/translate/index.ts';
 import { endpointAgent, mustCall, type Endpoint } from './pods-http.ts';
+import { pollUntil } from './poll.ts';
+
+/** A watch stream that ended or failed and was reopened: when (s since the tracker started), during what phase, why. */
+export interface WatchRestart {
+  atSeconds: number;
+  phase: string;
+  message: string;
+}
 
 /** What was seen of one pod (key `<virtual namespace>/<name>`), in performance.now() milliseconds. */
 export interface PodTimes {
@@ -44,13 +52,35 @@ function isReady(p: WirePod): boolean {
   return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 }
 
+/**
+ * Runs scenarios with a tracker's `phase` set to the scenario's name while it runs, so what the
+ * watches record (restarts, host deletes) says when it happened.
+ */
+export function phaseRunner(tracker: { phase: string }): <T>(id: string, run: () => Promise<T>) => Promise<T> {
+  return async (id, run) => {
+    tracker.phase = id;
+    try {
+      return await run();
+    } finally {
+      tracker.phase = 'between scenarios';
+    }
+  };
+}
+
+/** The report's warning when the watches of `kind` objects were reopened during the run; `why` ends its last sentence. */
+export function watchRestartsWarning(restarts: readonly WatchRestart[], kind: string, why = ''): string | undefined {
+  if (restarts.length === 0) return undefined;
+  const list = restarts.slice(0, 5).map((r) => `${r.atSeconds} s, ${r.phase}: ${r.message}`).join('; ');
+  return `the benchmark's ${kind} watches were reopened ${restarts.length} times (${list}${restarts.length > 5 ? '; ...' : ''}). They resume from the last resourceVersion seen, so no event is lost, but events around a reopen arrive late${why}.`;
+}
+
 export class PodTracker {
   readonly pods = new Map<string, PodTimes>();
   /** Keys whose virtual / host pod exists now (as far as the watches have told). */
   readonly virtualLive = new Set<string>();
   readonly hostLive = new Set<string>();
-  /** Watch streams that ended or failed and were reopened: when (s since the tracker started), during what, why. */
-  readonly restarts: Array<{ atSeconds: number; phase: string; message: string }> = [];
+  /** Watch streams that ended or failed and were reopened. */
+  readonly restarts: WatchRestart[] = [];
   /** What the benchmark is doing now, set by the scenarios, for the restart records. */
   phase = 'setup';
   readonly #t0 = performance.now();
@@ -84,14 +114,8 @@ export class PodTracker {
   }
 
   /** Polls `done` every 50 ms until it is true (true) or `timeoutMs` passed (false). */
-  async waitFor(done: () => boolean, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      if (done()) return true;
-      signal?.throwIfAborted();
-      if (performance.now() > deadline) return false;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  waitFor(done: () => boolean, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    return pollUntil(done, timeoutMs, 50, signal);
   }
 
   #restarted(message: string): void {

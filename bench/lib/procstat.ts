@@ -1,6 +1,7 @@
 // Memory and CPU of the processes under test, read from /proc (Linux only): VmRSS and VmHWM
 // from /proc/<pid>/status, utime + stime from /proc/<pid>/stat (proc(5)).
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 
 // USER_HZ: the unit of utime/stime. It is 100 on every Linux architecture Node supports
@@ -82,12 +83,24 @@ export class RssSampler {
   }
 }
 
+/** The RSS of `pid` at rest, in MiB: the last of `forMs` of samples. */
+export async function restingRssMiB(pid: number, forMs: number, intervalMs = 100): Promise<number> {
+  const sampler = new RssSampler(pid, intervalMs);
+  await new Promise((r) => setTimeout(r, forMs));
+  return sampler.stop().lastMiB;
+}
+
 export interface CpuSample {
   /** CPU ms per named group of processes, plus "loadgen" (this process). */
   byProcess: Record<string, number>;
   /** CPU ms of everything else on the machine in the same interval. */
   othersMs: number;
   wallMs: number;
+}
+
+/** The share of all `cores` that processes outside the benchmark used during `cpu`'s interval (DISTURBED_SHARE is judged on it). */
+export function othersShareOf(cpu: CpuSample, cores = cpus().length): number {
+  return cpu.othersMs / (cpu.wallMs * cores);
 }
 
 /**

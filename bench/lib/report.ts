@@ -1,6 +1,7 @@
 // Turns the figures of one run into the two result files: JSON (everything, per run) and a
 // markdown summary (medians of runs, ratios against the direct path, targets).
 import type { LoadResult } from './load.ts';
+import type { MachineFigures } from './machine.ts';
 import type { CpuSample } from './procstat.ts';
 import type { WatchResult } from './watch.ts';
 import { median } from './stats.ts';
@@ -131,16 +132,7 @@ export interface StartupFigures {
   vcnetReadyMs: number;
 }
 
-export interface Machine {
-  cpus: number;
-  cpuModel: string;
-  memoryMiB: number;
-  node: string;
-  kubernetes: string;
-  loadAverageStart: number[];
-  loadAverageEnd: number[];
-  /** Share of all cores used during measured runs by processes that are not the benchmark's (client, vcnet, control planes). */
-  otherCpuShare: { median: number; max: number };
+export interface Machine extends MachineFigures {
   note: string;
 }
 

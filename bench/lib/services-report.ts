@@ -1,9 +1,12 @@
 // The services benchmark's figures and their markdown summary (bench/README.md, "Services", says
 // what each one means and how it is measured). The create-latency figures have the pod
 // benchmark's shape (pods-report.ts): the same four paths, runs and medians.
-import type { CpuSample } from './procstat.ts';
-import { mib, ms, pct, rate, rounds, x, PATHS, type LatencyFigures } from './pods-report.ts';
-import { DISTURBED_SHARE } from './report.ts';
+import type { MachineFigures } from './machine.ts';
+import {
+  cpuPerCreateLines, errorsNote, machineLines, mib, ms, rate, rounds, warningLines, x, type LatencyFigures,
+} from './pods-report.ts';
+import type { PodsEnv } from './pods-env.ts';
+import type { WatchRestart } from './pods-watch.ts';
 import type { LatencySummary } from './stats.ts';
 
 export interface ServicesPlan {
@@ -112,13 +115,9 @@ export interface ServicesReport {
   latencyOrphansCollected?: number;
   /** Deleting the population at the end, through the webhook (host twins go with it). */
   cleanup?: { services: number; seconds: number };
-  watchRestarts: Array<{ atSeconds: number; phase: string; message: string }>;
-  machine: { cpus: number; cpuModel: string; memoryMiB: number; node: string; kubernetes: string; loadAverageStart: number[]; loadAverageEnd: number[]; otherCpuShare: { median: number; max: number } };
-  startup: { host: Record<string, number>; virtual: Record<string, number>; upEnvMs?: number; vcnetReadyMs?: number };
-}
-
-export function othersShareOf(cpu: CpuSample, cores: number): number {
-  return cpu.othersMs / (cpu.wallMs * cores);
+  watchRestarts: WatchRestart[];
+  machine: MachineFigures;
+  startup: PodsEnv['startup'];
 }
 
 function s(v: number): string {
@@ -140,11 +139,7 @@ export function servicesMarkdown(r: ServicesReport): string {
   out.push(`# vcnet service sync benchmark: ${r.name}`, '');
   out.push(`${r.startedAt}, ${r.durationSeconds.toFixed(0)} s, ${r.quick ? 'quick run' : 'full run'}. Command: \`${r.command}\``, '');
   out.push(`vcnet ran with \`vcnet.sync.orphanGraceSeconds: ${r.plan.orphanGraceSeconds}\` (default 30), so the host orphans of the restart scenario, made while vcnet is down, are past their grace when it starts; everything else at its default (pod sync on, \`leaseDurationSeconds: 15\`).${r.latencyOrphansCollected !== undefined ? ` Host twins vcnet took for orphans during the latency runs: ${r.latencyOrphansCollected}${r.latencyOrphansCollected > 0 ? ' ⚠' : ''}.` : ''}`, '');
-  if (r.warnings.length > 0) {
-    out.push('**Warnings**', '');
-    for (const w of r.warnings) out.push(`- ⚠ ${w}`);
-    out.push('');
-  }
+  out.push(...warningLines(r.warnings));
 
   if (r.latency.length > 0) {
     out.push('## Service create latency: through vcnet vs without vcnet', '');
@@ -152,25 +147,13 @@ export function servicesMarkdown(r: ServicesReport): string {
     out.push('| concurrency | direct p50 / p99 | webhook p50 / p99 | proxy p50 / p99 | **proxy ÷ direct p50 / p99** | webhook ÷ direct p50 / p99 | host create p50 / p99 | webhook handler time per create | creates/s direct / webhook / proxy / host | rounds |');
     out.push('|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
     for (const l of r.latency) {
-      const d = l.paths.direct;
-      const w = l.paths.webhook;
-      const p = l.paths.proxy;
-      const h = l.paths.host;
-      const errs = d.errors + w.errors + p.errors + h.errors;
-      out.push(`| ${l.concurrency}${errs > 0 ? ` ⚠ ${errs} errors` : ''} | ${ms(d.p50)} / ${ms(d.p99)} | ${ms(w.p50)} / ${ms(w.p99)} | ${ms(p.p50)} / ${ms(p.p99)} | **${x(l.p50Ratio)} / ${x(l.p99Ratio)}** | ${x(l.webhookP50Ratio)} / ${x(l.webhookP99Ratio)} | ${ms(h.p50)} / ${ms(h.p99)} | ${ms(p.webhookMeanMs)} | ${rate(d.createsPerSec)} / ${rate(w.createsPerSec)} / ${rate(p.createsPerSec)} / ${rate(h.createsPerSec)} | ${rounds(l.rounds)} |`);
+      const { direct: d, webhook: w, proxy: p, host: h } = l.paths;
+      out.push(`| ${l.concurrency}${errorsNote(l)} | ${ms(d.p50)} / ${ms(d.p99)} | ${ms(w.p50)} / ${ms(w.p99)} | ${ms(p.p50)} / ${ms(p.p99)} | **${x(l.p50Ratio)} / ${x(l.p99Ratio)}** | ${x(l.webhookP50Ratio)} / ${x(l.webhookP99Ratio)} | ${ms(h.p50)} / ${ms(h.p99)} | ${ms(p.webhookMeanMs)} | ${rate(d.createsPerSec)} / ${rate(w.createsPerSec)} / ${rate(p.createsPerSec)} / ${rate(h.createsPerSec)} | ${rounds(l.rounds)} |`);
     }
     out.push('');
     out.push('Where the time goes: a synced create is the virtual create ("direct") + the API server calling vcnet\'s mutating webhook + vcnet\'s host create ("host create" is one bare POST of the same Service on the host kube-apiserver) + the proxy hop ("proxy" − "webhook"). "webhook handler time" is vcnet_sync_duration_seconds{kind="Service",operation="CREATE"} over the proxy runs: the time vcnet\'s hook spends per create, its host create included.', '');
     out.push('CPU ms per create during the measured creates (median of rounds):', '');
-    out.push('| concurrency | path | vcnet | virtual apiserver | virtual etcd | host plane | client |');
-    out.push('|--:|---|--:|--:|--:|--:|--:|');
-    for (const l of r.latency) {
-      for (const id of PATHS) {
-        const c = l.paths[id].cpuMsPerCreate;
-        out.push(`| ${l.concurrency} | ${id} | ${ms(c['vcnet'] ?? Number.NaN)} | ${ms(c['apiserver'] ?? Number.NaN)} | ${ms(c['etcd'] ?? Number.NaN)} | ${ms(c['host'] ?? Number.NaN)} | ${ms(c['loadgen'] ?? Number.NaN)} |`);
-      }
-    }
-    out.push('');
+    out.push(...cpuPerCreateLines(r.latency));
   }
 
   if (r.memory !== undefined) {
@@ -207,8 +190,6 @@ export function servicesMarkdown(r: ServicesReport): string {
 
   if (r.cleanup !== undefined) out.push(`Deleting the ${r.cleanup.services} Services afterwards (directly on the virtual API server, so the webhook deletes each host twin) took ${r.cleanup.seconds.toFixed(1)} s.`, '');
 
-  out.push('## Machine', '');
-  const mc = r.machine;
-  out.push(`${mc.cpus} × ${mc.cpuModel}, ${Math.round(mc.memoryMiB).toLocaleString('en-US')} MiB; Node ${mc.node}; Kubernetes ${mc.kubernetes}. Load average at start ${mc.loadAverageStart.map((v) => v.toFixed(2)).join(', ')}, at end ${mc.loadAverageEnd.map((v) => v.toFixed(2)).join(', ')}. Outside load during measured runs: median ${pct(mc.otherCpuShare.median)}, max ${pct(mc.otherCpuShare.max)} of all cores (a latency round above ${pct(DISTURBED_SHARE)} is run again). Watch restarts: ${r.watchRestarts.length}.`, '');
+  out.push(...machineLines(r.machine, `Watch restarts: ${r.watchRestarts.length}.`));
   return out.join('\n');
 }

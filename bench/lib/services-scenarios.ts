@@ -3,23 +3,22 @@
 // the time to a consistent state after a restart during which the host side was damaged.
 import type https from 'node:https';
 import { randomUUID } from 'node:crypto';
-import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { serviceToHost, type Service, type Translator } from '../../src/translate/index.ts';
 import { pool } from './client.ts';
-import { CpuMeter, readCpuMs, readMemory, RssSampler } from './procstat.ts';
-import type { PodsEnv } from './pods-env.ts';
-import { endpointAgent, mustCall, request, statusMessage, type Endpoint } from './pods-http.ts';
-import { PATHS, type CreateRun, type PathId, type PathLatency } from './pods-report.ts';
-import { EXCLUDED_NAMESPACE, scrapeGauge, scrapeHistogram } from './pods-scenarios.ts';
-import { DISTURBED_SHARE } from './report.ts';
+import { createPaths, measureCreateLatencyRounds, measuredCreateRun, type CreateOutcome, type CreatePath } from './create-latency.ts';
+import { CpuMeter, othersShareOf, readCpuMs, readMemory, RssSampler } from './procstat.ts';
+import { endpointAgent, mustCall, request, statusMessage, waitListEmpty, type Endpoint } from './pods-http.ts';
+import type { CreateRun } from './pods-report.ts';
 import type { VcnetProcess } from './services-env.ts';
 import {
-  MILESTONES, othersShareOf,
+  MILESTONES,
   type DamageCounts, type RestartFigures, type ServiceLatencyFigures, type ServiceMemoryFigures, type ServicesPlan,
 } from './services-report.ts';
 import { checkAll, describeReport, isConsistent, type ConsistencyReport, type ServiceTracker } from './services-watch.ts';
-import { median, summarize } from './stats.ts';
+import { summarize } from './stats.ts';
+import type { SyncCtx } from './sync-ctx.ts';
+import { heapUsedMiB, scrapeGauge } from './vcnet-metrics.ts';
 
 /** vcnet's count of host Services it deleted as orphans (vcnet_sync_orphans_deleted_total{kind="Service"}); NaN when unreadable. */
 export async function orphansCollected(url: string | undefined): Promise<number> {
@@ -41,23 +40,9 @@ const LATENCY_LABEL_KEY = 'vcnet.dev/bench-services-latency';
 const BATCH_LABEL_KEY = 'vcnet.dev/bench-batch';
 const RSS_INTERVAL_MS = 100;
 
-export interface ServicesCtx {
-  env: PodsEnv;
-  plan: ServicesPlan;
-  tracker: ServiceTracker;
+export interface ServicesCtx extends SyncCtx<ServicesPlan, ServiceTracker> {
   /** The naming rules of the vcnet under test, for the host names of twins and orphans. */
   tr: Translator;
-  runLabel: string;
-  /** The synced namespace this run created. */
-  namespace: string;
-  /** A host namespace outside vcnet's, for the host-create reference. */
-  hostScratchNamespace: string;
-  signal: AbortSignal;
-  log: (m: string) => void;
-  retryLeftMs: number;
-  otherShares: number[];
-  warnings: string[];
-  seq: number;
 }
 
 /** An ordinary Service: one TCP port, a selector. The host allocates its ClusterIP (and vcnet copies it back). */
@@ -73,13 +58,7 @@ function servicesPath(namespace: string, name = ''): string {
   return `/api/v1/namespaces/${namespace}/services${name === '' ? '' : `/${name}`}`;
 }
 
-interface Outcome {
-  ok: boolean;
-  ms: number;
-  error?: string;
-}
-
-async function createService(e: Endpoint, agent: https.Agent, namespace: string, body: Service): Promise<Outcome> {
+async function createService(e: Endpoint, agent: https.Agent, namespace: string, body: Service): Promise<CreateOutcome> {
   const t0 = performance.now();
   try {
     const r = await request(e, agent, 'POST', servicesPath(namespace), body);
@@ -110,20 +89,8 @@ async function deleteServices(e: Endpoint, namespace: string, names: readonly st
 }
 
 /** Polls a labelled LIST until it is empty; false after `timeoutMs`. */
-async function waitEmpty(e: Endpoint, namespace: string, selector: string, timeoutMs: number): Promise<boolean> {
-  const agent = endpointAgent(e, 1);
-  try {
-    const path = `${servicesPath(namespace)}?limit=1&labelSelector=${encodeURIComponent(selector)}`;
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const r = await request(e, agent, 'GET', path);
-      if (r.status === 200 && (JSON.parse(r.body) as { items: unknown[] }).items.length === 0) return true;
-      if (performance.now() > deadline) return false;
-      await new Promise((res) => setTimeout(res, 100));
-    }
-  } finally {
-    agent.destroy();
-  }
+function waitEmpty(e: Endpoint, namespace: string, selector: string, timeoutMs: number): Promise<boolean> {
+  return waitListEmpty(e, `${servicesPath(namespace)}?limit=1&labelSelector=${encodeURIComponent(selector)}`, timeoutMs);
 }
 
 async function listServices(e: Endpoint, path: string): Promise<Service[]> {
@@ -149,167 +116,44 @@ function counts(r: ConsistencyReport): DamageCounts {
   return { missing: r.missing.length, orphans: r.orphans.length, clusterIP: r.clusterIP.length, spec: r.spec.length };
 }
 
-/** vcnet's V8 heap in use: the lowest reading over `forMs` (what is live, roughly; no GC is forced). */
-async function heapMiB(ctx: ServicesCtx, forMs: number): Promise<number> {
-  let low = Number.NaN;
-  for (const end = performance.now() + forMs; performance.now() < end;) {
-    const v = (await scrapeGauge(ctx.env.metricsUrl, 'vcnet_nodejs_heap_size_used_bytes')) / 2 ** 20;
-    if (Number.isFinite(v) && !(v >= low)) low = v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return low;
-}
-
 // ---------------------------------------------------------------------------------------------
 // 1. Create latency
 
-interface PathSpec {
-  id: PathId;
-  endpoint: Endpoint;
-  namespace: string;
-  /** A virtual Service with a host twin (its cleanup waits for the twin to go too). */
-  synced: boolean;
-  onHost: boolean;
-}
-
-function pathSpecs(ctx: ServicesCtx): Record<PathId, PathSpec> {
-  return {
-    direct: { id: 'direct', endpoint: ctx.env.direct, namespace: EXCLUDED_NAMESPACE, synced: false, onHost: false },
-    webhook: { id: 'webhook', endpoint: ctx.env.direct, namespace: ctx.namespace, synced: true, onHost: false },
-    proxy: { id: 'proxy', endpoint: ctx.env.proxy, namespace: ctx.namespace, synced: true, onHost: false },
-    host: { id: 'host', endpoint: ctx.env.host, namespace: ctx.hostScratchNamespace, synced: false, onHost: true },
-  };
-}
-
-/** Warm-up creates (every connection opened), `creates` measured at `concurrency`, then all removed. */
-async function createRun(ctx: ServicesCtx, path: PathSpec, concurrency: number, creates: number): Promise<CreateRun> {
+/**
+ * The measured creates of one path (create-latency.ts), each run's Services under a batch label of
+ * their own; then all deleted and LISTed until gone, on the host too for synced ones.
+ */
+function createRun(ctx: ServicesCtx, path: CreatePath, concurrency: number, creates: number): Promise<CreateRun> {
   const batch = `b${(ctx.seq++).toString(36)}`;
   const labels = { [LATENCY_LABEL_KEY]: ctx.runLabel, [BATCH_LABEL_KEY]: batch };
-  const agent = endpointAgent(path.endpoint, concurrency);
   const names: string[] = [];
-  const closedLoop = async (n: number, lat?: number[]): Promise<{ ok: number; errors: number; firstError?: string }> => {
-    let sent = 0;
-    let ok = 0;
-    let errors = 0;
-    let firstError: string | undefined;
-    await Promise.all(Array.from({ length: Math.min(concurrency, n) }, async () => {
-      while (sent < n) {
-        sent++;
-        const name = `lat-${path.id[0]}-${(ctx.seq++).toString(36)}`;
-        names.push(name);
-        const r = await createService(path.endpoint, agent, path.namespace, serviceBody(name, labels));
-        if (r.ok) {
-          ok++;
-          lat?.push(r.ms);
-        } else {
-          errors++;
-          firstError ??= r.error;
-        }
-      }
-    }));
-    return { ok, errors, ...(firstError !== undefined ? { firstError } : {}) };
-  };
-  try {
-    await closedLoop(Math.max(5, 2 * concurrency));
-    const histogram = (): ReturnType<typeof scrapeHistogram> => scrapeHistogram(ctx.env.metricsUrl, 'vcnet_sync_duration_seconds', { kind: 'Service', operation: 'CREATE' });
-    const before = await histogram();
-    const meter = new CpuMeter(ctx.env.pids);
-    const lat: number[] = [];
-    const t0 = performance.now();
-    const r = await closedLoop(creates, lat);
-    const elapsedMs = performance.now() - t0;
-    const cpu = meter.stop();
-    const after = await histogram();
-    // vcnet idles through a direct or host run; its timers are not that path's cost.
-    if (!path.synced) delete cpu.byProcess['vcnet'];
-    const hooks = before !== undefined && after !== undefined ? after.count - before.count : 0;
-    agent.destroy();
-
+  const cleanup = async (): Promise<void> => {
     const what = `create latency ${path.id} c=${concurrency}`;
-    const c0 = performance.now();
     const errors = await deleteServices(path.endpoint, path.namespace, names, 16);
     if (errors.length > 0) ctx.warnings.push(`${what}: ${errors.length} deletes failed (first: ${errors[0]})`);
     const selector = `${BATCH_LABEL_KEY}=${batch}`;
     if (!await waitEmpty(path.endpoint, path.namespace, selector, 60_000)) ctx.warnings.push(`${what}: Services still listed 60 s after deleting them`);
     // The webhook deletes the host twin before the virtual DELETE returns; this proves it.
     if (path.synced && !await waitEmpty(ctx.env.host, ctx.env.hostNamespace, selector, 60_000)) ctx.warnings.push(`${what}: host twins still listed 60 s after deleting their virtual Services`);
-    const cleanupMs = performance.now() - c0;
-    await new Promise((res) => setTimeout(res, 300));
-    return {
-      path: path.id, concurrency, ok: r.ok, errors: r.errors, ...(r.firstError !== undefined ? { firstError: r.firstError } : {}),
-      elapsedMs, createsPerSec: r.ok / (elapsedMs / 1000), latencyMs: summarize(lat),
-      ...(hooks > 0 && before !== undefined && after !== undefined ? { webhookMeanMs: ((after.sum - before.sum) * 1000) / hooks } : {}),
-      cleanupMs, cpu, othersShare: othersShareOf(cpu, cpus().length), used: true,
-    };
-  } finally {
-    agent.destroy();
-  }
+  };
+  return measuredCreateRun(ctx, {
+    // vcnet idles through a direct or host run.
+    path, kind: 'Service', vcnetIdle: !path.synced, pauseMs: 300, cleanup,
+    create: (agent) => {
+      const name = `lat-${path.id[0]}-${(ctx.seq++).toString(36)}`;
+      names.push(name);
+      return createService(path.endpoint, agent, path.namespace, serviceBody(name, labels));
+    },
+  }, concurrency, creates);
 }
 
 /**
  * Rounds of one run per path, the order rotating every round so drift on the machine hits all
- * paths alike; a round disturbed by outside load (more than DISTURBED_SHARE of the cores) is kept in
- * the JSON, not used, and run again within the retry budget — as the pod benchmark does.
+ * paths alike (rounds.ts), as the pod benchmark does.
  */
-export async function measureCreateLatency(ctx: ServicesCtx): Promise<ServiceLatencyFigures[]> {
-  const specs = pathSpecs(ctx);
-  const out: ServiceLatencyFigures[] = [];
-  for (const [conc, creates] of Object.entries(ctx.plan.latency)) {
-    const concurrency = Number(conc);
-    const runs: CreateRun[] = [];
-    let clean = 0;
-    let round = 0;
-    const { rounds } = ctx.plan;
-    while (clean < rounds && (round < rounds || (round < 2 * rounds && ctx.retryLeftMs > 0))) {
-      const started = performance.now();
-      const order = PATHS.map((_, i) => PATHS[(i + round) % PATHS.length] as PathId);
-      const these: CreateRun[] = [];
-      for (const id of order) {
-        ctx.signal.throwIfAborted();
-        const r = await createRun(ctx, specs[id], concurrency, creates);
-        ctx.otherShares.push(r.othersShare);
-        ctx.log(`create c=${concurrency} ${id} round ${round + 1}: p50 ${r.latencyMs.p50.toFixed(2)} ms, p99 ${r.latencyMs.p99.toFixed(2)} ms, ${r.createsPerSec.toFixed(1)} creates/s${r.webhookMeanMs !== undefined ? `, webhook ${r.webhookMeanMs.toFixed(2)} ms/create` : ''}${r.errors > 0 ? `, ${r.errors} errors (${r.firstError})` : ''}; cleanup ${(r.cleanupMs / 1000).toFixed(1)} s`);
-        these.push(r);
-      }
-      if (round >= rounds) ctx.retryLeftMs -= performance.now() - started;
-      round++;
-      if (these.some((r) => r.othersShare > DISTURBED_SHARE)) {
-        for (const r of these) r.used = false;
-        ctx.log(`create c=${concurrency} round ${round}: disturbed (outside load up to ${(Math.max(...these.map((r) => r.othersShare)) * 100).toFixed(0)}% of all cores); kept in the JSON, not used`);
-      } else {
-        clean++;
-      }
-      runs.push(...these);
-    }
-    if (clean === 0) for (const r of runs) r.used = true;
-    const paths = Object.fromEntries(PATHS.map((id) => [id, pathLatency(runs.filter((r) => r.path === id && r.used))])) as Record<PathId, PathLatency>;
-    const f: ServiceLatencyFigures = {
-      concurrency, createsPerRun: creates, rounds: { run: round, clean }, paths,
-      p50Ratio: paths.proxy.p50 / paths.direct.p50,
-      p99Ratio: paths.proxy.p99 / paths.direct.p99,
-      webhookP50Ratio: paths.webhook.p50 / paths.direct.p50,
-      webhookP99Ratio: paths.webhook.p99 / paths.direct.p99,
-      runs,
-    };
-    ctx.log(`=> create c=${concurrency}: proxy ÷ direct p50 ×${f.p50Ratio.toFixed(2)}, p99 ×${f.p99Ratio.toFixed(2)} (webhook alone ×${f.webhookP50Ratio.toFixed(2)} / ×${f.webhookP99Ratio.toFixed(2)}; host create p50 ${paths.host.p50.toFixed(2)} ms)`);
-    out.push(f);
-  }
-  return out;
-}
-
-function pathLatency(runs: CreateRun[]): PathLatency {
-  const cpuMsPerCreate: Record<string, number> = {};
-  for (const p of new Set(runs.flatMap((r) => Object.keys(r.cpu.byProcess)))) {
-    cpuMsPerCreate[p] = median(runs.map((r) => (r.cpu.byProcess[p] ?? Number.NaN) / Math.max(1, r.ok)));
-  }
-  return {
-    p50: median(runs.map((r) => r.latencyMs.p50)),
-    p99: median(runs.map((r) => r.latencyMs.p99)),
-    createsPerSec: median(runs.map((r) => r.createsPerSec)),
-    errors: runs.reduce((n, r) => n + r.errors, 0),
-    webhookMeanMs: median(runs.map((r) => r.webhookMeanMs ?? Number.NaN)),
-    cpuMsPerCreate,
-  };
+export function measureCreateLatency(ctx: ServicesCtx): Promise<ServiceLatencyFigures[]> {
+  const paths = createPaths(ctx);
+  return measureCreateLatencyRounds(ctx, (id, concurrency, creates) => createRun(ctx, paths[id], concurrency, creates), (f) => `; host create p50 ${f.paths.host.p50.toFixed(2)} ms`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -324,7 +168,7 @@ export async function measureMemory(ctx: ServicesCtx, idleMiB: number): Promise<
   const { services, populateConcurrency } = ctx.plan;
   const pid = ctx.env.vcnetPid;
   const before = new RssSampler(pid, RSS_INTERVAL_MS);
-  const heapBeforeMiB = await heapMiB(ctx, 3000);
+  const heapBeforeMiB = await heapUsedMiB(ctx.env.metricsUrl, 3000);
   const beforeMiB = before.stop().lastMiB;
 
   const collectedBefore = await orphansCollected(ctx.env.metricsUrl);
@@ -363,7 +207,7 @@ export async function measureMemory(ctx: ServicesCtx, idleMiB: number): Promise<
   // Let the reconciler's follow-up work (status, endpoints) and the caches settle.
   await new Promise((r) => setTimeout(r, 5000));
   const steady = new RssSampler(pid, RSS_INTERVAL_MS);
-  const heapSteadyMiB = await heapMiB(ctx, 5000);
+  const heapSteadyMiB = await heapUsedMiB(ctx.env.metricsUrl, 5000);
   const steadyMiB = steady.stop().lastMiB;
   const heapTotalSteadyMiB = (await scrapeGauge(ctx.env.metricsUrl, 'vcnet_nodejs_heap_size_total_bytes')) / 2 ** 20;
   const peakMiB = peak.stop().peakMiB;
@@ -528,7 +372,7 @@ export async function measureRestart(ctx: ServicesCtx, vcnet: VcnetProcess, sign
   const all = fixed(damaged);
   const milestones = vcnet.milestones(restarted.logFrom, restarted.spawnedWallMs, MILESTONES);
   await new Promise((r) => setTimeout(r, 2000));
-  const heapAfterMiB = await heapMiB(ctx, 3000);
+  const heapAfterMiB = await heapUsedMiB(ctx.env.metricsUrl, 3000);
   const rssAfterMiB = readMemory(restarted.pid)?.rssMiB ?? Number.NaN;
   const f: RestartFigures = {
     signal, services: pre.virtual, exitMs: stopped.exitMs, downSeconds,
@@ -541,7 +385,7 @@ export async function measureRestart(ctx: ServicesCtx, vcnet: VcnetProcess, sign
     final: counts(final ?? await listCheck(ctx)),
     rssAfterMiB, heapAfterMiB, cpuMs,
   };
-  if (cpu !== undefined) ctx.otherShares.push(othersShareOf(cpu, cpus().length));
+  if (cpu !== undefined) ctx.otherShares.push(othersShareOf(cpu));
   if (hostDeletes > dmg.deleted.length + dmg.orphans.length) {
     ctx.warnings.push(`restart ${signal}: ${hostDeletes} host Services of the run were deleted from the stop to a consistent state, ${dmg.deleted.length} by the benchmark and ${dmg.orphans.length} orphans expected: vcnet deleted ${hostDeletes - dmg.deleted.length - dmg.orphans.length} twins it should have kept (and re-created them).`);
   }

@@ -15,7 +15,8 @@
 import { performance } from 'node:perf_hooks';
 import { hasSelector, KINDS, toHostSelector, virtualRefOf, type Service, type ServicePort, type Translator } from '../../src/translate/index.ts';
 import type { Endpoint } from './pods-http.ts';
-import { WatchLoop } from './pods-watch.ts';
+import { WatchLoop, type WatchRestart } from './pods-watch.ts';
+import { pollUntil } from './poll.ts';
 
 export type Problem = 'missing' | 'orphan' | 'clusterIP' | 'spec';
 
@@ -121,7 +122,7 @@ export class ServiceTracker {
   /** When the last problem went away; undefined while there is one. */
   consistentAt: number | undefined;
   /** Watch streams that were reopened: when (s since start), during what, why. */
-  readonly restarts: Array<{ atSeconds: number; phase: string; message: string }> = [];
+  readonly restarts: WatchRestart[] = [];
   phase = 'setup';
   /**
    * Host Services of the run deleted (DELETED events), by phase. Nothing of vcnet's should delete
@@ -159,14 +160,8 @@ export class ServiceTracker {
   }
 
   /** Polls `done` every 20 ms until it is true (true) or `timeoutMs` passed (false). */
-  async waitFor(done: () => boolean, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      if (done()) return true;
-      signal?.throwIfAborted();
-      if (performance.now() > deadline) return false;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+  waitFor(done: () => boolean, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    return pollUntil(done, timeoutMs, 20, signal);
   }
 
   #onVirtual(type: string, vSvc: Service, at: number): void {
