@@ -1,7 +1,8 @@
 // Builds the control-plane binaries (etcd, kube-apiserver, kube-controller-manager,
 // kube-scheduler, kwok) from the Go modules pinned in tools/<unit>/go.mod, into a cache
-// directory keyed on what decides the bytes of the binary. Nothing is downloaded except Go
-// modules through the Go module proxy. Recipe and pitfalls: /work/shared/reference/control-plane.md
+// directory keyed on what decides the bytes of the binary. CoreDNS (tools/coredns), which only
+// `npm run bench:dns` runs, is an optional unit built on demand by ensureCoreDNS. Nothing is
+// downloaded except Go modules through the Go module proxy. Recipe and pitfalls: /work/shared/reference/control-plane.md
 // (§2.2 for the version ldflags, §3 for etcd, §4 for kwok and its stages).
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -43,6 +44,8 @@ export interface EnsureBinariesOptions {
 export const KUBE_VERSION = 'v1.34.4';
 export const ETCD_VERSION = '3.6.13';
 export const KWOK_VERSION = 'v0.8.0';
+/** What vCluster deploys for Kubernetes 1.34 (vcluster-networking.md §7.1); only the DNS benchmark runs it. */
+export const COREDNS_VERSION = '1.12.1';
 
 // Bumped when the way a unit is built changes in a way the hashed inputs do not show.
 const RECIPE = 1;
@@ -50,7 +53,7 @@ const RECIPE = 1;
 interface UnitBinary { file: string; pkg: string; versionArg: string; expect: string }
 interface BuildUnit {
   /** Cache directory prefix and tools/<module> folder. */
-  name: 'etcd' | 'kube' | 'kwok';
+  name: 'etcd' | 'kube' | 'kwok' | 'coredns';
   version: string;
   ldflags: string;
   tags: string;
@@ -91,6 +94,14 @@ const UNITS: readonly BuildUnit[] = [
   },
 ];
 
+// Not in UNITS: `vcnet build`, `vcnet up` and the tests never need it. The published main package
+// with its default plugin list (plugin.cfg), built like upstream's Makefile does (CGO off, -s -w).
+const COREDNS_UNIT: BuildUnit = {
+  name: 'coredns', version: COREDNS_VERSION, ldflags: '-s -w', tags: '',
+  // `coredns -version` prints "CoreDNS-1.12.1" (coremain/version.go).
+  binaries: [{ file: 'coredns', pkg: 'github.com/coredns/coredns', versionArg: '-version', expect: `CoreDNS-${COREDNS_VERSION}` }],
+};
+
 // The stages kwokctl writes into kwok.yaml by default (pkg/kwokctl/runtime/cluster.go@v0.8.0);
 // the bare kwok binary has no built-in stages and exits with "no stages found" (§4).
 const KWOK_STAGE_FILES = [
@@ -124,33 +135,8 @@ interface Context {
  * callers (a test run and `vcnet up`) share one build through a lock file.
  */
 export async function ensureBinaries(opts: EnsureBinariesOptions = {}): Promise<BinarySet> {
-  const log = opts.log ?? ((msg: string) => process.stderr.write(`${msg}\n`));
-  const root = opts.cacheDir ?? defaultCacheDir();
-  const repo = opts.repoRoot ?? defaultRepoRoot();
-  const env: NodeJS.ProcessEnv = { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0' };
-  const go = opts.goCommand ?? findGo();
-  const goVersion = (await runCapture(go, ['env', 'GOVERSION'], { env, timeoutMs: 60_000 })).stdout.trim();
-  mkdirSync(root, { recursive: true });
-  const ctx: Context = { go, goVersion, root, repo, log, env };
-
-  const dirs = new Map<string, string>();
-  for (const unit of UNITS) dirs.set(unit.name, join(root, `${unit.name}-${unit.version}-${unitHash(ctx, unit)}`));
-
-  let missing = await missingUnits(ctx, dirs);
-  if (missing.length > 0 && opts.build === false) {
-    throw new Error(`control-plane binaries not built yet (${missing.map((u) => `${u.name} ${u.version}`).join(', ')} missing in ${root}); run \`npm run build:cp\` (vcnet build) first`);
-  }
-  if (missing.length > 0) {
-    const release = await acquireLock(join(root, '.lock'), log);
-    try {
-      cleanStaleTemps(root);
-      // Another process may have built them while we waited for the lock.
-      missing = await missingUnits(ctx, dirs);
-      for (const unit of missing) await buildUnit(ctx, unit, dirs.get(unit.name)!);
-    } finally {
-      release();
-    }
-  }
+  const ctx = await makeContext(opts);
+  const dirs = await ensureUnits(ctx, UNITS, opts.build, 'control-plane binaries', '`npm run build:cp` (vcnet build)');
 
   const kwokDir = dirs.get('kwok')!;
   const stages = join(kwokDir, KWOK_STAGES_FILE);
@@ -165,6 +151,57 @@ export async function ensureBinaries(opts: EnsureBinariesOptions = {}): Promise<
     kwokStages: stages,
     versions: { kubernetes: KUBE_VERSION, etcd: ETCD_VERSION, kwok: KWOK_VERSION },
   };
+}
+
+/** The CoreDNS binary of tools/coredns and its version. */
+export interface CoreDNSBinary {
+  coredns: string;
+  version: string;
+}
+
+/**
+ * Returns CoreDNS built from tools/coredns (cached like the control-plane units: by version and a
+ * hash of go.mod, go.sum, the Go version and the flags). Only the DNS benchmark calls it; a cold
+ * build takes a few minutes on 2 cores.
+ */
+export async function ensureCoreDNS(opts: EnsureBinariesOptions = {}): Promise<CoreDNSBinary> {
+  const ctx = await makeContext(opts);
+  const dirs = await ensureUnits(ctx, [COREDNS_UNIT], opts.build, 'CoreDNS', '`npm run bench:dns`');
+  return { coredns: join(dirs.get('coredns')!, 'coredns'), version: COREDNS_VERSION };
+}
+
+async function makeContext(opts: EnsureBinariesOptions): Promise<Context> {
+  const log = opts.log ?? ((msg: string) => process.stderr.write(`${msg}\n`));
+  const root = opts.cacheDir ?? defaultCacheDir();
+  const repo = opts.repoRoot ?? defaultRepoRoot();
+  const env: NodeJS.ProcessEnv = { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0' };
+  const go = opts.goCommand ?? findGo();
+  const goVersion = (await runCapture(go, ['env', 'GOVERSION'], { env, timeoutMs: 60_000 })).stdout.trim();
+  mkdirSync(root, { recursive: true });
+  return { go, goVersion, root, repo, log, env };
+}
+
+/** The cache directory of each unit, after building those missing (under the cache's lock). */
+async function ensureUnits(ctx: Context, units: readonly BuildUnit[], build: boolean | undefined, what: string, how: string): Promise<Map<string, string>> {
+  const dirs = new Map<string, string>();
+  for (const unit of units) dirs.set(unit.name, join(ctx.root, `${unit.name}-${unit.version}-${unitHash(ctx, unit)}`));
+
+  let missing = await missingUnits(ctx, units, dirs);
+  if (missing.length > 0 && build === false) {
+    throw new Error(`${what} not built yet (${missing.map((u) => `${u.name} ${u.version}`).join(', ')} missing in ${ctx.root}); run ${how} first`);
+  }
+  if (missing.length > 0) {
+    const release = await acquireLock(join(ctx.root, '.lock'), ctx.log);
+    try {
+      cleanStaleTemps(ctx.root);
+      // Another process may have built them while we waited for the lock.
+      missing = await missingUnits(ctx, units, dirs);
+      for (const unit of missing) await buildUnit(ctx, unit, dirs.get(unit.name)!);
+    } finally {
+      release();
+    }
+  }
+  return dirs;
 }
 
 function findGo(): string {
@@ -187,8 +224,8 @@ function unitHash(ctx: Context, unit: BuildUnit): string {
   return h.digest('hex').slice(0, 8);
 }
 
-async function missingUnits(ctx: Context, dirs: Map<string, string>): Promise<BuildUnit[]> {
-  const checks = await Promise.all(UNITS.map(async (unit) => ({ unit, ok: await unitWorks(ctx, unit, dirs.get(unit.name)!) })));
+async function missingUnits(ctx: Context, units: readonly BuildUnit[], dirs: Map<string, string>): Promise<BuildUnit[]> {
+  const checks = await Promise.all(units.map(async (unit) => ({ unit, ok: await unitWorks(ctx, unit, dirs.get(unit.name)!) })));
   return checks.filter((c) => !c.ok).map((c) => c.unit);
 }
 
