@@ -140,8 +140,14 @@ export class Forwarder implements Resolver {
 
   /** True when a query with this ID and name left vcnet for an upstream moments ago: an upstream sent it back. */
   seesOwnQuery(id: number, name: string): boolean {
+    if (this.#sent.size === 0) return false;
+    // Every entry lives the same time, so the map is in expiry order: drop the expired ones from the
+    // front and stop at the first live one (this runs for every query the server receives).
     const now = Date.now();
-    for (const [key, expires] of this.#sent) if (expires <= now) this.#sent.delete(key);
+    for (const [key, expires] of this.#sent) {
+      if (expires > now) break;
+      this.#sent.delete(key);
+    }
     return this.#sent.has(`${id}|${name.toLowerCase().replace(/\.$/, '')}`);
   }
 
@@ -177,6 +183,8 @@ export class Forwarder implements Resolver {
   #exchange(upstream: Upstream, q: Question, viaTCP: boolean, signal: AbortSignal | undefined): Promise<DecodedPacket> {
     const id = randomInt(65536);
     const name = q.name.toLowerCase().replace(/\.$/, '');
+    // Delete first, so a repeated key moves to the end and the map stays in expiry order.
+    this.#sent.delete(`${id}|${name}`);
     this.#sent.set(`${id}|${name}`, Date.now() + this.#timeoutMs * 2);
     const query: Packet = {
       type: 'query', id, flags: dnsPacket.RECURSION_DESIRED,

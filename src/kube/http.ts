@@ -7,7 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { fromHttpAnswer, KubeApiError, toApiStatus } from './errors.ts';
+import { fromHttpAnswer, isNotFound, KubeApiError, toApiStatus } from './errors.ts';
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
@@ -110,6 +110,35 @@ export class KubeTransport {
       });
       req.end(payload);
     });
+  }
+
+  /** GET of one object; undefined when it does not exist (404). */
+  async getIfExists<T>(path: string, opts: { signal?: AbortSignal } = {}): Promise<T | undefined> {
+    try {
+      return await this.request<T>('GET', path, opts);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * DELETE of exactly the object the caller decided on: with preconditions, a newer object of the
+   * same name is never hit. Gone already (404) or another object now (409) is success.
+   */
+  async deleteIfSame(path: string, preconditions: { uid?: string | undefined; resourceVersion?: string | undefined } = {}, opts: { gracePeriodSeconds?: number | undefined } = {}): Promise<void> {
+    const pre = Object.fromEntries(Object.entries(preconditions).filter(([, v]) => v !== undefined && v !== ''));
+    const body = {
+      apiVersion: 'v1', kind: 'DeleteOptions',
+      ...(Object.keys(pre).length > 0 ? { preconditions: pre } : {}),
+      ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}),
+    };
+    try {
+      await this.request('DELETE', path, { body });
+    } catch (err) {
+      if (isNotFound(err) || (err instanceof KubeApiError && err.status.code === 409)) return;
+      throw err;
+    }
   }
 
   /** Aborts every request in flight and closes every pooled socket. */

@@ -403,13 +403,8 @@ export class NodeMirror extends EventEmitter<NodeMirrorEvents> {
     this.#wrote(name, 'deleted', why);
   }
 
-  async #getVirtual(name: string): Promise<Node | undefined> {
-    try {
-      return await this.#virtualApi.request<Node>('GET', nodePath(name));
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  #getVirtual(name: string): Promise<Node | undefined> {
+    return this.#virtualApi.getIfExists<Node>(nodePath(name));
   }
 
   /** Whether a virtual pod that keeps a node (virtualPodKeepsNode) is bound to `name`. */

@@ -3,7 +3,7 @@
 // this virtual cluster's. The webhook calls it while the virtual write is being admitted; the
 // reconciler calls it to repair what a write path missed. It is the only code that writes host pods.
 import { VcnetError } from '../errors.ts';
-import { isAlreadyExists, isConflict, isNotFound, KubeApiError, toApiStatus, type ApiStatus, type KubeTransport } from '../kube/index.ts';
+import { isAlreadyExists, isConflict, isNotFound, toApiStatus, type ApiStatus, type KubeTransport } from '../kube/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import {
   ephemeralContainerToHost, hostMarkerLabels, KINDS, notManagedReason, podToHost, podUpdateToHost, POD_UID, serviceAccountTokenRequests,
@@ -228,14 +228,8 @@ export class PodSync {
    */
   async delete(vPod: Pod, gracePeriodSeconds: number | undefined, opts: WriteOptions = {}): Promise<void> {
     const hName = this.hostName(vPod);
-    let hPod: Pod;
-    try {
-      hPod = await this.#o.host.request<Pod>('GET', this.#path(hName), opts.signal ? { signal: opts.signal } : {});
-    } catch (err) {
-      if (isNotFound(err)) return;
-      throw err;
-    }
-    if (notManagedReason(this.#o.tr, hPod.metadata, KINDS.Pod) !== undefined) return;
+    const hPod = await this.#o.host.getIfExists<Pod>(this.#path(hName), opts.signal ? { signal: opts.signal } : {});
+    if (hPod === undefined || notManagedReason(this.#o.tr, hPod.metadata, KINDS.Pod) !== undefined) return;
     const twinOf = hPod.metadata.annotations?.[POD_UID] ?? '';
     if (vPod.metadata.uid !== undefined && twinOf !== '' && twinOf !== vPod.metadata.uid) return;
     if (opts.dryRun) return;
@@ -243,18 +237,8 @@ export class PodSync {
   }
 
   /** DELETE with a UID precondition; NotFound and a failed precondition (another pod now) are success. */
-  async #deleteHost(hName: string, hUid: string, gracePeriodSeconds: number | undefined): Promise<void> {
-    const body = {
-      apiVersion: 'v1', kind: 'DeleteOptions',
-      ...(hUid !== '' ? { preconditions: { uid: hUid } } : {}),
-      ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}),
-    };
-    try {
-      await this.#o.host.request('DELETE', this.#path(hName), { body });
-    } catch (err) {
-      if (isNotFound(err) || (err instanceof KubeApiError && err.status.code === 409)) return;
-      throw err;
-    }
+  #deleteHost(hName: string, hUid: string, gracePeriodSeconds: number | undefined): Promise<void> {
+    return this.#o.host.deleteIfSame(this.#path(hName), { uid: hUid }, { gracePeriodSeconds });
   }
 
   /** Deletes a host pod found without a virtual twin (the reconciler's garbage collection). */

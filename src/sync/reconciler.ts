@@ -12,7 +12,7 @@
 // It works on keys (`<virtual namespace>/<name>`) from a WorkQueue fed by two watches, and a full
 // resync every vcnet.sync.resyncSeconds and after every start, so nothing missed while vcnet was
 // down or a watch was cut stays missed. Only the Lease holder writes (setLeading).
-import { isConflict, isNotFound, KubeApiError, type KubeTransport } from '../kube/index.ts';
+import { isConflict, isNotFound, type KubeTransport } from '../kube/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import {
   hostPodReferences, KINDS, MANAGED_BY, notManagedReason, podConditionsToHost, podStatusToVirtual, podUpdateToHost, POD_TOKEN_PREFIX,
@@ -358,12 +358,7 @@ export class PodReconciler {
 
   async #deleteVirtual(vPod: Pod, grace: number): Promise<void> {
     const path = `/api/v1/namespaces/${vPod.metadata.namespace}/pods/${vPod.metadata.name}`;
-    try {
-      await this.#o.virtual.transport.request('DELETE', path, { body: { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: grace, preconditions: { uid: vPod.metadata.uid } } });
-    } catch (err) {
-      if (isNotFound(err) || (err instanceof KubeApiError && err.status.code === 409)) return;
-      throw err;
-    }
+    await this.#o.virtual.transport.deleteIfSame(path, { uid: vPod.metadata.uid }, { gracePeriodSeconds: grace });
   }
 
   #forceDeleteVirtual(vPod: Pod): Promise<void> {

@@ -3,7 +3,7 @@
 // virtual object while it exists, and removed from the host once no host pod refers to it any more.
 // Only referenced objects are synced, as vCluster does unless `sync.toHost.{configMaps,secrets}.all`.
 import { VcnetError } from '../errors.ts';
-import { isAlreadyExists, isNotFound, KubeApiError, type KubeTransport } from '../kube/index.ts';
+import { isAlreadyExists, isNotFound, type KubeTransport } from '../kube/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import {
   KINDS, MANAGED_BY, notManagedReason, toHostObjectMeta, virtualRefOf, type PodReference, type Translator,
@@ -136,12 +136,7 @@ export class ReferenceSync {
   async deleteHost(kind: RefKind, hObj: WireObject): Promise<void> {
     this.#lastEnsured.delete(`${kind}/${hObj.metadata.name ?? ''}`);
     const path = `/api/v1/namespaces/${this.#opts.tr.hostNamespace}/${PLURAL[kind]}/${hObj.metadata.name ?? ''}`;
-    try {
-      await this.#opts.host.transport.request('DELETE', path, { body: { preconditions: { uid: hObj.metadata.uid } } });
-    } catch (err) {
-      if (isNotFound(err) || (err instanceof KubeApiError && err.status.code === 409)) return;
-      throw err;
-    }
+    await this.#opts.host.transport.deleteIfSame(path, { uid: hObj.metadata.uid });
   }
 }
 

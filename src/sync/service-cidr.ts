@@ -382,14 +382,9 @@ export class ServiceCIDRs extends EventEmitter<ServiceCIDRsEvents> {
   }
 
   async #readCache(): Promise<Range[] | undefined> {
-    try {
-      const svc = await this.#o.host.transport.request<ServiceMeta>('GET', this.#kubeServicePath());
-      const text = svc.metadata?.annotations?.[SERVICE_CIDR];
-      return text === undefined ? undefined : parseRangeList(text);
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    const svc = await this.#o.host.transport.getIfExists<ServiceMeta>(this.#kubeServicePath());
+    const text = svc?.metadata?.annotations?.[SERVICE_CIDR];
+    return text === undefined ? undefined : parseRangeList(text);
   }
 
   #kubeServicePath(): string {

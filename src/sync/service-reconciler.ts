@@ -11,7 +11,7 @@
 //     clients in host pods reach the virtual API through vcnet (§3.3)
 // Only the Lease holder writes (lease.ts); every replica keeps its caches warm.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { isAlreadyExists, isConflict, isNotFound, KubeApiError, type KubeTransport } from '../kube/index.ts';
+import { isAlreadyExists, isConflict, type KubeTransport } from '../kube/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import {
   endpointSliceDrift, endpointSliceToHost, endpointsDrift, endpointsToHost, hostAllocationsDiffer, isControllerManagedSlice,
@@ -271,15 +271,15 @@ export class ServiceReconciler {
       if (hSvc !== undefined) return; // its deletion event queues the Service again
       // Both caches may lag: the host one behind a create that just made the twin, the virtual one
       // behind a delete. Re-create only what the API servers themselves say is missing.
-      if (await this.#liveHost(hName) !== undefined) { this.#queue.addAfter(key(ns, name), 200); return; }
-      const live = await this.#liveService(ns, name);
+      if (await this.#o.host.transport.getIfExists<Service>(`${API.core}/namespaces/${tr.hostNamespace}/services/${hName}`) !== undefined) { this.#queue.addAfter(key(ns, name), 200); return; }
+      const live = await this.#o.virtual.transport.getIfExists<Service>(`${API.core}/namespaces/${ns}/services/${name}`);
       if (live === undefined || live.metadata.deletionTimestamp !== undefined) return;
       if (live.metadata.resourceVersion !== vSvc.metadata.resourceVersion) { this.#queue.addAfter(key(ns, name), 200); return; }
       log.info({ clusterIP: vSvc.spec?.clusterIP }, 'virtual service has no host service: creating it with the virtual ClusterIP');
       const out = await this.#o.sync.update(undefined, vSvc);
       this.#noteWritten(ns, name, out.host);
       // A delete may have slipped in between the check and the create: then the new twin goes too.
-      const after = await this.#liveService(ns, name);
+      const after = await this.#o.virtual.transport.getIfExists<Service>(`${API.core}/namespaces/${ns}/services/${name}`);
       if (after === undefined || after.metadata.deletionTimestamp !== undefined) {
         if (out.host !== undefined) await this.#o.sync.deleteOrphan(out.host);
         return;
@@ -310,24 +310,6 @@ export class ServiceReconciler {
     if (rv !== undefined) this.#hostWritten.set(key(ns, name), { rv, at: Date.now() });
   }
 
-  async #liveHost(hName: string): Promise<Service | undefined> {
-    try {
-      return await this.#o.host.transport.request<Service>('GET', `${API.core}/namespaces/${this.#o.tr.hostNamespace}/services/${hName}`);
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-  }
-
-  async #liveService(ns: string, name: string): Promise<Service | undefined> {
-    try {
-      return await this.#o.virtual.transport.request<Service>('GET', `${API.core}/namespaces/${ns}/services/${name}`);
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-  }
-
   /** The virtual Service takes what the host allocated (a nodePort the host re-assigned, for one). */
   async #writeAllocations(vSvc: Service, next: Service, log: Logger): Promise<void> {
     const differs = hostAllocationsDiffer(vSvc, next);
@@ -347,12 +329,7 @@ export class ServiceReconciler {
     const grace = this.#o.settings.orphanGraceMs;
     if (age < grace) { this.#queue.addAfter(key(ns, name), grace - age + 100); return; }
     // The cache may lag: ask the virtual API server before deleting anything.
-    try {
-      await this.#o.virtual.transport.request('GET', `${API.core}/namespaces/${ns}/services/${name}`);
-      return;
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    if (await this.#o.virtual.transport.getIfExists(`${API.core}/namespaces/${ns}/services/${name}`) !== undefined) return;
     log.info({ ageMs: age }, 'host service has no virtual service: deleting it');
     await this.#o.sync.deleteOrphan(hSvc);
     this.#orphanSince.delete(k);
@@ -372,22 +349,14 @@ export class ServiceReconciler {
     if (vEp !== undefined && shouldSyncEndpoints(vSvc)) {
       if (hEp !== undefined && !hOurs) {
         // The host endpoints controller's object from when the Service had a selector: ours replaces it.
-        await this.#deleteHost(`${path}/${hName}`, hEp.metadata.uid);
+        await this.#o.host.transport.deleteIfSame(`${path}/${hName}`, { uid: hEp.metadata.uid });
         return;
       }
       const desired = endpointsToHost(tr, vEp, hEp !== undefined ? { hMeta: hEp.metadata } : {});
-      if (hEp === undefined) {
-        try {
-          await this.#o.host.transport.request('POST', path, { body: desired });
-        } catch (err) {
-          if (!isAlreadyExists(err)) throw err;
-        }
-      } else if (endpointsDrift(desired, hEp)) {
-        await this.#o.host.transport.request('PUT', `${path}/${hName}`, { body: { ...desired, metadata: { ...desired.metadata, resourceVersion: hEp.metadata.resourceVersion } } });
-      }
+      await apply(this.#o.host.transport, path, hName, desired, hEp, endpointsDrift);
       return;
     }
-    if (hEp !== undefined && hOurs) await this.#deleteHost(`${path}/${hName}`, hEp.metadata.uid);
+    if (hEp !== undefined && hOurs) await this.#o.host.transport.deleteIfSame(`${path}/${hName}`, { uid: hEp.metadata.uid });
   }
 
   /** A user-made EndpointSlice of a selector-less virtual Service -> host copy; other copies of ours go. */
@@ -403,19 +372,11 @@ export class ServiceReconciler {
       && !isKubernetesService(svc, ns) && shouldSyncEndpoints(this.vServices.get(ns, svc));
     if (wanted) {
       const desired = endpointSliceToHost(tr, vSlice, hSlice !== undefined ? { hMeta: hSlice.metadata } : {});
-      if (hSlice === undefined) {
-        try {
-          await this.#o.host.transport.request('POST', path, { body: desired });
-        } catch (err) {
-          if (!isAlreadyExists(err)) throw err;
-        }
-      } else if (endpointSliceDrift(desired, hSlice)) {
-        await this.#o.host.transport.request('PUT', `${path}/${hName}`, { body: { ...desired, metadata: { ...desired.metadata, resourceVersion: hSlice.metadata.resourceVersion } } });
-      }
+      await apply(this.#o.host.transport, path, hName, desired, hSlice, endpointSliceDrift);
       return;
     }
     if (hSlice !== undefined && notManagedReason(tr, hSlice.metadata, KINDS.EndpointSlice) === undefined) {
-      await this.#deleteHost(`${path}/${hName}`, hSlice.metadata.uid);
+      await this.#o.host.transport.deleteIfSame(`${path}/${hName}`, { uid: hSlice.metadata.uid });
     }
   }
 
@@ -442,7 +403,7 @@ export class ServiceReconciler {
     if (vSvc === undefined || (vSvc.spec?.clusterIP ?? '') !== want.clusterIP) {
       if (vSvc !== undefined) {
         this.#log.info({ from: vSvc.spec?.clusterIP, to: want.clusterIP }, 'giving the virtual default/kubernetes service the ClusterIP of vcnet\'s host service');
-        await this.#deleteVirtual(`${base}/services/kubernetes`, vSvc.metadata.uid);
+        await this.#o.virtual.transport.deleteIfSame(`${base}/services/kubernetes`, { uid: vSvc.metadata.uid });
       }
       const ports = vSvc?.spec?.ports ?? [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 443 }];
       const body: Service = {
@@ -459,48 +420,34 @@ export class ServiceReconciler {
       }
     }
     const { endpoints, slice } = kubernetesEndpointsFromHost(this.hKubeEndpoints.get(this.#o.tr.hostNamespace, this.#o.settings.kubeService), hSvc);
-    const vEp = this.vEndpoints.get('default', 'kubernetes');
-    if (vEp === undefined) await this.#createOrIgnore(`${base}/endpoints`, endpoints);
-    else if (endpointsDrift(endpoints, vEp)) {
-      await this.#o.virtual.transport.request('PUT', `${base}/endpoints/kubernetes`, { body: { ...endpoints, metadata: { ...endpoints.metadata, resourceVersion: vEp.metadata.resourceVersion } } });
-    }
-    const vSlice = this.vSlices.get('default', 'kubernetes');
+    await apply(this.#o.virtual.transport, `${base}/endpoints`, 'kubernetes', endpoints, this.vEndpoints.get('default', 'kubernetes'), endpointsDrift);
     const sliceBase = `${API.discovery}/namespaces/default/endpointslices`;
-    if (vSlice === undefined) await this.#createOrIgnore(sliceBase, slice);
-    else if (endpointSliceDrift(slice, vSlice)) {
-      await this.#o.virtual.transport.request('PUT', `${sliceBase}/kubernetes`, { body: { ...slice, metadata: { ...slice.metadata, resourceVersion: vSlice.metadata.resourceVersion } } });
-    }
+    await apply(this.#o.virtual.transport, sliceBase, 'kubernetes', slice, this.vSlices.get('default', 'kubernetes'), endpointSliceDrift);
     // Slices of default/kubernetes that vcnet did not write (the API server's, before vcnet) go.
     for (const name of this.#slicesOf.get(key('default', 'kubernetes')) ?? []) {
       if (name === 'kubernetes') continue;
-      await this.#deleteVirtual(`${sliceBase}/${name}`, this.vSlices.get('default', name)?.metadata.uid);
+      await this.#o.virtual.transport.deleteIfSame(`${sliceBase}/${name}`, { uid: this.vSlices.get('default', name)?.metadata.uid });
     }
-  }
-
-  async #createOrIgnore(path: string, body: unknown): Promise<void> {
-    try {
-      await this.#o.virtual.transport.request('POST', path, { body });
-    } catch (err) {
-      if (!isAlreadyExists(err)) throw err;
-    }
-  }
-
-  async #deleteHost(path: string, uid: string | undefined): Promise<void> {
-    await deleteWithPrecondition(this.#o.host.transport, path, uid);
-  }
-
-  async #deleteVirtual(path: string, uid: string | undefined): Promise<void> {
-    await deleteWithPrecondition(this.#o.virtual.transport, path, uid);
   }
 }
 
-async function deleteWithPrecondition(t: KubeTransport, path: string, uid: string | undefined): Promise<void> {
-  try {
-    await t.request('DELETE', path, { body: { apiVersion: 'v1', kind: 'DeleteOptions', ...(uid ? { preconditions: { uid } } : {}) } });
-  } catch (err) {
-    if (isNotFound(err) || (err instanceof KubeApiError && err.status.code === 409)) return;
-    throw err;
+/**
+ * Creates `desired` in `collection` when there is no `current` (one created meanwhile is fine: its
+ * watch event brings the next comparison), or replaces `current` with it when they differ.
+ */
+async function apply<T extends { readonly metadata: { readonly resourceVersion?: string | undefined } }>(
+  t: KubeTransport, collection: string, name: string, desired: T, current: T | undefined, differ: (desired: T, current: T) => boolean,
+): Promise<void> {
+  if (current === undefined) {
+    try {
+      await t.request('POST', collection, { body: desired });
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+    }
+    return;
   }
+  if (!differ(desired, current)) return;
+  await t.request('PUT', `${collection}/${name}`, { body: { ...desired, metadata: { ...desired.metadata, resourceVersion: current.metadata.resourceVersion } } });
 }
 
 /** Labels and annotations of the host twin that differ from what the virtual Service asks. */

@@ -6,7 +6,7 @@
 // the virtual write is being admitted; the reconciler calls it to repair what a write path missed.
 // It is the only code that writes host Services.
 import { VcnetError } from '../errors.ts';
-import { isAlreadyExists, isConflict, isNotFound, KubeApiError, toApiStatus, type KubeTransport } from '../kube/index.ts';
+import { isAlreadyExists, isConflict, isNotFound, toApiStatus, type KubeTransport } from '../kube/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import {
   KINDS, notManagedReason, serviceToHost, serviceUpdateToHost, withHostAllocations,
@@ -201,13 +201,8 @@ export class ServiceSync {
   }
 
   async #virtualExists(vSvc: Service, signal?: AbortSignal): Promise<boolean> {
-    try {
-      await this.#o.virtual.request('GET', `/api/v1/namespaces/${vSvc.metadata.namespace}/services/${vSvc.metadata.name}`, signal ? { signal } : {});
-      return true;
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
+    const path = `/api/v1/namespaces/${vSvc.metadata.namespace}/services/${vSvc.metadata.name}`;
+    return await this.#o.virtual.getIfExists(path, signal ? { signal } : {}) !== undefined;
   }
 
   /**
@@ -283,14 +278,8 @@ export class ServiceSync {
   /** Deletes the host twin of a virtual Service being deleted. Gone already is success. */
   async delete(vSvc: Service, opts: WriteOptions = {}): Promise<void> {
     const hName = this.hostName(vSvc);
-    let current: Service;
-    try {
-      current = await this.#o.host.request<Service>('GET', this.#path(hName), opts.signal ? { signal: opts.signal } : {});
-    } catch (err) {
-      if (isNotFound(err)) return;
-      throw err;
-    }
-    if (notManagedReason(this.#o.tr, current.metadata, KINDS.Service) !== undefined) return;
+    const current = await this.#o.host.getIfExists<Service>(this.#path(hName), opts.signal ? { signal: opts.signal } : {});
+    if (current === undefined || notManagedReason(this.#o.tr, current.metadata, KINDS.Service) !== undefined) return;
     if (opts.dryRun) return;
     this.settled(vSvc.metadata.namespace ?? '', vSvc.metadata.name ?? '');
     this.#wrote(vSvc);
@@ -334,14 +323,8 @@ export class ServiceSync {
   }
 
   /** DELETE with a UID precondition; NotFound and a failed precondition (another Service now) are success. */
-  async #deleteHost(hName: string, hUid: string): Promise<void> {
-    const body = { apiVersion: 'v1', kind: 'DeleteOptions', ...(hUid !== '' ? { preconditions: { uid: hUid } } : {}) };
-    try {
-      await this.#o.host.request('DELETE', this.#path(hName), { body });
-    } catch (err) {
-      if (isNotFound(err) || (err instanceof KubeApiError && err.status.code === 409)) return;
-      throw err;
-    }
+  #deleteHost(hName: string, hUid: string): Promise<void> {
+    return this.#o.host.deleteIfSame(this.#path(hName), { uid: hUid });
   }
 
   async #ensureCovers(vSvc: Service, hSvc: Service, opts: WriteOptions): Promise<void> {
