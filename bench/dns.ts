@@ -4,31 +4,35 @@
 // indexed, memory with those Services and their endpoints, and the answer lag after a create and
 // a delete. Writes bench/results/<name>.{json,md}, prints the markdown, stops all it started.
 // What each figure means: bench/README.md, "DNS".
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
-import { COREDNS_VERSION, ensureCoreDNS, KUBE_VERSION } from '../src/local/build.ts';
+import { COREDNS_VERSION, ensureCoreDNS } from '../src/local/build.ts';
+import { benchLog, intFlag, listFlag, makeWorkDir, parseBenchFlags, runMain, stopOnSignals, usageExit } from './lib/cli.ts';
 import { startBenchEnv, type BenchEnv } from './lib/env.ts';
 import { runDnsLoad } from './lib/dns-load.ts';
-import { createPopulation, createService, mixes, namespaceName, removePopulation, ZONE, type MixId, type Population } from './lib/dns-population.ts';
+import { createPopulation, createService, mixes, namespaceName, removePopulation, ZONE, type Mix, type MixId, type Population } from './lib/dns-population.ts';
 import { DnsProbe, waitAllAnswered } from './lib/dns-probe.ts';
 import { dnsMarkdown, type DnsPlan, type DnsReport, type LagFigures, type RunFigures, type ServerFigures } from './lib/dns-report.ts';
 import {
   corefile, COREDNS_VARIANTS, startCoreDNS, startEcho, startVcnetDns, vcnetDnsAvailable, type DnsServerProcess,
 } from './lib/dns-servers.ts';
+import { machineFigures } from './lib/machine.ts';
 import { endpointAgent, fromTarget, request, statusMessage, type Endpoint } from './lib/pods-http.ts';
 import { logTail } from '../src/local/process.ts';
 import { readMemory, RssSampler } from './lib/procstat.ts';
-import { median } from './lib/stats.ts';
+import { DISTURBED_SHARE, type RoundCount } from './lib/report.ts';
+import { publishResults, reportHead, runStart } from './lib/results.ts';
+import { interleavedRounds, type RoundRun, type RoundsCtx } from './lib/rounds.ts';
 
-const RESULTS = resolve(import.meta.dirname, 'results');
+const SCRIPT = 'bench:dns';
 const SERVERS = ['vcnet', ...COREDNS_VARIANTS.map((v) => v.id)];
 const MIXES: readonly MixId[] = ['hits', 'nxdomain', 'search'];
 
 const FULL: DnsPlan = {
   rounds: 2,
+  // A round of one mix is about 40 s with the three servers (2 × 6.3 s each): room for two or three re-runs.
+  retryBudgetMs: 90_000,
   warmupMs: 1000,
   durationMs: 5000,
   outstanding: 100,
@@ -41,6 +45,8 @@ const FULL: DnsPlan = {
 const QUICK: DnsPlan = {
   ...FULL,
   rounds: 1,
+  // A round of one mix is about 6 s per server here.
+  retryBudgetMs: 20_000,
   warmupMs: 500,
   durationMs: 2000,
   lagRounds: 2,
@@ -56,7 +62,7 @@ const DESCRIPTIONS: Record<string, string> = {
 const USAGE = `Usage: npm run bench:dns -- [flags]
 
   --quick              a smaller run (about 2 minutes): 1,000 Services, 1 round, 2 s runs
-  --rounds N           rounds of every (server, mix) run (default ${FULL.rounds})
+  --rounds N           rounds of every (server, mix) run (default ${FULL.rounds}); disturbed rounds are run again
   --services N         Services in the virtual cluster (default ${FULL.population.services}, 4 endpoints each)
   --servers LIST       comma-separated subset of ${SERVERS.join(',')}
   --mixes LIST         comma-separated subset of ${MIXES.join(',')}
@@ -72,7 +78,7 @@ const USAGE = `Usage: npm run bench:dns -- [flags]
 CoreDNS is built from tools/coredns on first use (a few minutes) and cached.
 `;
 
-const log = (m: string): void => { process.stderr.write(`[bench:dns ${new Date().toISOString().slice(11, 19)}] ${m}\n`); };
+const log = benchLog(SCRIPT);
 
 interface Flags {
   quick: boolean;
@@ -84,41 +90,19 @@ interface Flags {
   cpuProfileDir: string | undefined;
 }
 
-function intFlag(v: string | undefined, name: string, min: number, max: number): number | string | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  return Number.isInteger(n) && n >= min && n <= max ? n : `--${name} must be an integer from ${min} to ${max}, got "${v}"`;
-}
-
-function listFlag<T extends string>(v: string | undefined, name: string, all: readonly T[]): T[] | string {
-  const items = (v ?? all.join(',')).split(',').map((s) => s.trim()).filter((s) => s !== '');
-  for (const s of items) if (!(all as readonly string[]).includes(s)) return `--${name}: unknown "${s}" (choose from ${all.join(', ')})`;
-  return items.length === 0 ? `--${name} is empty` : items as T[];
-}
-
 function parseFlags(argv: string[]): Flags | string {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        quick: { type: 'boolean' }, rounds: { type: 'string' }, services: { type: 'string' }, servers: { type: 'string' },
-        mixes: { type: 'string' }, duration: { type: 'string' }, outstanding: { type: 'string' }, rate: { type: 'string' },
-        loadgen: { type: 'string' }, 'lag-rounds': { type: 'string' }, 'state-dir': { type: 'string' }, name: { type: 'string' }, 'cpu-prof': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    return (err as Error).message;
-  }
-  if (values.help === true) return '';
-  const quick = values.quick === true;
+  // No scenarios to pick with --only: --servers and --mixes pick what is measured.
+  const flags = parseBenchFlags(argv, {
+    services: { type: 'string' }, servers: { type: 'string' }, mixes: { type: 'string' }, duration: { type: 'string' },
+    outstanding: { type: 'string' }, rate: { type: 'string' }, loadgen: { type: 'string' }, 'lag-rounds': { type: 'string' },
+    'state-dir': { type: 'string' }, 'cpu-prof': { type: 'string' },
+  }, { defaultName: 'dns' });
+  if (typeof flags === 'string') return flags;
+  const { values, quick } = flags;
   const plan: DnsPlan = { ...(quick ? QUICK : FULL) };
   plan.population = { ...plan.population };
+  if (flags.rounds !== undefined) plan.rounds = flags.rounds;
   const ints: Array<[string | undefined, string, number, number, (n: number) => void]> = [
-    [values.rounds, 'rounds', 1, 20, (n) => { plan.rounds = n; }],
     [values.services, 'services', 100, 50_000, (n) => { plan.population.services = n; }],
     [values.duration, 'duration', 500, 120_000, (n) => { plan.durationMs = n; }],
     [values.outstanding, 'outstanding', 1, 10_000, (n) => { plan.outstanding = n; }],
@@ -135,10 +119,8 @@ function parseFlags(argv: string[]): Flags | string {
   if (typeof servers === 'string') return servers;
   const mixList = listFlag(values.mixes, 'mixes', MIXES);
   if (typeof mixList === 'string') return mixList;
-  const name = values.name ?? (quick ? 'dns-quick' : 'dns');
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) return `--name must be a plain file name (letters, digits, . _ -), got "${name}"`;
   const cpuProfileDir = values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']);
-  return { quick, plan, servers, mixes: mixList, stateDir: values['state-dir'], name, cpuProfileDir };
+  return { quick, plan, servers, mixes: mixList, stateDir: values['state-dir'], name: flags.name, cpuProfileDir };
 }
 
 /** The generator against the trivial responder: with the run's settings, and with one more process. */
@@ -234,50 +216,73 @@ function firstError(text: string): string {
   return (text.split('\n').find((l) => /\[ERROR\]|"level":50|panic/.test(l)) ?? '').slice(0, 300);
 }
 
+/** What the rounds of the load runs need: rounds.ts's context, and the outside load of every run for the machine block. */
+interface DnsCtx extends RoundsCtx {
+  readonly plan: DnsPlan;
+  /** Per measured run: "other load" as a share of all cores. */
+  readonly otherShares: number[];
+}
+
+/** One server's turn in a round of one mix: its max run, then its fixed-rate run. */
+interface ServerTurn extends RoundRun {
+  runs: RunFigures[];
+}
+
+/**
+ * Interleaved rounds of one mix (rounds.ts): a round gives every server one turn, in an order that
+ * rotates each round, so drift on the machine hits all alike. A round in which any run's other
+ * load is above DISTURBED_SHARE is kept but not used, and run again while the retry budget lasts.
+ */
+async function measureMix(ctx: DnsCtx, mix: Mix, servers: readonly DnsServerProcess[]): Promise<{ runs: RunFigures[]; rounds: RoundCount }> {
+  const { plan } = ctx;
+  const byId = new Map(servers.map((s) => [s.id, s]));
+  const { runs, rounds } = await interleavedRounds(ctx, `mix ${mix.id}`, servers.map((s) => s.id), async (id, round): Promise<ServerTurn> => {
+    const s = byId.get(id) as DnsServerProcess;
+    const turn: RunFigures[] = [];
+    for (const kind of ['max', 'fixed-rate'] as const) {
+      const result = await runDnsLoad({
+        host: '127.0.0.1', port: s.port, mix: mix.queries, outstanding: plan.outstanding,
+        ...(kind === 'fixed-rate' ? { rateQps: plan.rateQps } : {}),
+        processes: plan.loadgenProcesses, warmupMs: plan.warmupMs, durationMs: plan.durationMs, serverPids: [s.pid],
+      });
+      ctx.otherShares.push(result.otherCpuPercent / 100);
+      turn.push({ round, server: s.id, mix: mix.id, kind, result, used: true });
+      ctx.log(`${mix.id} round ${round + 1}${round >= plan.rounds ? ' (again)' : ''} ${s.id} ${kind}: ${Math.round(result.qps)} q/s, p50 ${result.latency.p50.toFixed(2)} ms, p99 ${result.latency.p99.toFixed(2)} ms, lost ${result.lost}, wrong ${result.mismatchCount}, server CPU ${result.serverCpuMsPer1k.toFixed(1)} ms/1k, other load ${Math.round(result.otherCpuPercent)}%`);
+    }
+    return { runs: turn, othersShare: Math.max(...turn.map((r) => r.result.otherCpuPercent)) / 100, used: true };
+  }, (round) => `other load ${[...round].map(([id, t]) => `${id} ${Math.round(t.othersShare * 100)}%`).join(', ')} of all cores, the higher of each server's two runs`);
+  // rounds.ts marks whole turns; each run of a turn shares its fate.
+  for (const t of runs) for (const r of t.runs) r.used = t.used;
+  return { runs: runs.flatMap((t) => t.runs), rounds };
+}
+
 async function main(argv: string[]): Promise<number> {
   const flags = parseFlags(argv);
-  if (typeof flags === 'string') {
-    if (flags === '') { process.stdout.write(USAGE); return 0; }
-    process.stderr.write(`bench:dns: ${flags}\n\n${USAGE}`);
-    return 2;
-  }
+  if (typeof flags === 'string') return usageExit(SCRIPT, flags, USAGE);
   const { plan, name } = flags;
-  const startedAt = new Date();
-  const t0 = performance.now();
-  const loadAverageStart = loadavg();
+  const start = runStart();
   const warnings: string[] = [];
-  const workDir = mkdtempSync(join(tmpdir(), 'vcnet-bench-dns-'));
-  log(`working directory ${workDir}; should this run be killed with SIGKILL, stop its control planes with \`npx vcnet down --state-dir ${join(workDir, 'env-state')}\``);
+  const workDir = makeWorkDir('vcnet-bench-dns-', flags.stateDir === undefined, log);
 
   let env: BenchEnv | undefined;
   let starting: Promise<BenchEnv> | undefined;
   let servers: DnsServerProcess[] = [];
   let population: Population | undefined;
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
-      if (env === undefined && starting !== undefined) env = await starting.catch(() => undefined);
-      if (env !== undefined) {
-        if (!env.ownsPlanes && population !== undefined) await removePopulation(fromTarget(env.direct, 'virtual apiserver'), population, log);
-        log('stopping what this run started');
-        await env.stop().catch((err: unknown) => log(`stopping failed: ${(err as Error).message}`));
-      }
-      rmSync(workDir, { recursive: true, force: true });
-    })();
-    return stopping;
-  };
-  const onSignal = (signal: NodeJS.Signals): void => {
-    log(`${signal}: stopping`);
-    process.once(signal, () => process.exit(130));
-    void stop().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const { stop, signal: interrupted } = stopOnSignals(async () => {
+    await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
+    if (env === undefined && starting !== undefined) env = await starting.catch(() => undefined);
+    if (env !== undefined) {
+      if (!env.ownsPlanes && population !== undefined) await removePopulation(fromTarget(env.direct, 'virtual apiserver'), population, log);
+      log('stopping what this run started');
+      await env.stop().catch((err: unknown) => log(`stopping failed: ${(err as Error).message}`));
+    }
+    rmSync(workDir, { recursive: true, force: true });
+  }, log);
 
   try {
     const wantsCoreDNS = flags.servers.some((s) => s.startsWith('coredns'));
     const coredns = wantsCoreDNS ? (await ensureCoreDNS({ log })).coredns : undefined;
+    interrupted.throwIfAborted();
     // Service sync off: the Services only need to exist in the virtual cluster for DNS, and 5,000
     // host-first creates through the webhook would make the set-up take most of the time budget.
     const off = { enabled: false };
@@ -286,6 +291,7 @@ async function main(argv: string[]): Promise<number> {
       vcnetConfig: { sync: { toHost: { services: off, endpoints: off, endpointSlices: off } } },
     });
     env = await starting;
+    interrupted.throwIfAborted();
     if (!env.ownsPlanes) warnings.push('--state-dir: the environment of `vcnet up` syncs Services to the host, so the population was created through vcnet\'s webhook.');
     const api = fromTarget(env.direct, 'virtual apiserver (direct)');
     const kubeconfig = env.state.kubeconfigs.virtualDirect;
@@ -304,33 +310,23 @@ async function main(argv: string[]): Promise<number> {
     for (const s of servers) log(`${s.id}: caught up in ${((catchUp.get(s.id) ?? Number.NaN) / 1000).toFixed(1)} s; RSS ${rssEmpty.get(s.id)?.toFixed(1)} -> ${rssLoaded.get(s.id)?.toFixed(1)} MiB`);
 
     const allMixes = mixes(population, plan.mixSize).filter((m) => flags.mixes.includes(m.id));
+    interrupted.throwIfAborted();
     const ceiling = await measureCeiling(workDir, plan, (allMixes[0] as (typeof allMixes)[number]).queries);
 
+    const ctx: DnsCtx = { plan, retryLeftMs: plan.retryBudgetMs, signal: interrupted, log, otherShares: [] };
     const samplers = new Map(servers.map((s) => [s.id, new RssSampler(s.pid, 100)]));
     const runs: RunFigures[] = [];
-    for (let round = 0; round < plan.rounds; round++) {
-      for (const mix of allMixes) {
-        // Rotate which server goes first, so drift on the machine hits all alike.
-        const order = servers.map((_, i) => servers[(i + round) % servers.length] as DnsServerProcess);
-        for (const s of order) {
-          for (const kind of ['max', 'fixed-rate'] as const) {
-            const result = await runDnsLoad({
-              host: '127.0.0.1', port: s.port, mix: mix.queries, outstanding: plan.outstanding,
-              ...(kind === 'fixed-rate' ? { rateQps: plan.rateQps } : {}),
-              processes: plan.loadgenProcesses, warmupMs: plan.warmupMs, durationMs: plan.durationMs, serverPids: [s.pid],
-            });
-            runs.push({ round, server: s.id, mix: mix.id, kind, result });
-            log(`round ${round + 1}/${plan.rounds} ${mix.id} ${s.id} ${kind}: ${Math.round(result.qps)} q/s, p50 ${result.latency.p50.toFixed(2)} ms, p99 ${result.latency.p99.toFixed(2)} ms, lost ${result.lost}, wrong ${result.mismatchCount}, server CPU ${result.serverCpuMsPer1k.toFixed(1)} ms/1k, other load ${Math.round(result.otherCpuPercent)}%`);
-          }
-        }
-      }
-    }
-    const disturbed = runs.filter((r) => r.result.otherCpuPercent > 10);
-    if (disturbed.length > 0) {
-      warnings.push(`${disturbed.length} of ${runs.length} runs had more than 10% of the machine's CPU used by other work (median ${Math.round(median(disturbed.map((r) => r.result.otherCpuPercent)))}%): their figures are noisy; compare servers within a round, or run again on a quiet machine.`);
+    const mixRounds: DnsReport['mixRounds'] = {};
+    for (const mix of allMixes) {
+      const m = await measureMix(ctx, mix, servers);
+      runs.push(...m.runs);
+      mixRounds[mix.id] = m.rounds;
+      if (m.rounds.clean === 0) warnings.push(`${mix.id}: every round had a run with more than ${Math.round(DISTURBED_SHARE * 100)}% of the machine's CPU used by other work, so all were used: these figures are noisy; compare servers within a round, or run again on a quiet machine.`);
+      else if (m.rounds.clean < m.rounds.run) log(`${mix.id}: ${m.rounds.run - m.rounds.clean} of ${m.rounds.run} rounds disturbed, not used`);
     }
     const peaks = new Map([...samplers].map(([id, s]) => [id, s.stop().peakMiB]));
 
+    interrupted.throwIfAborted();
     const tag = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
     const lagResult = plan.lagRounds > 0 ? await measureLag(api, servers, plan.lagRounds, tag) : { lag: [], createRttMs: [], deleteRttMs: [] };
 
@@ -347,40 +343,22 @@ async function main(argv: string[]): Promise<number> {
     }
     const coreVariant = COREDNS_VARIANTS[0] as (typeof COREDNS_VARIANTS)[number];
     const report: DnsReport = {
-      name,
-      command: `npm run bench:dns${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`,
-      startedAt: startedAt.toISOString(),
-      durationSeconds: (performance.now() - t0) / 1000,
-      quick: flags.quick,
+      ...reportHead(start, SCRIPT, argv, name, flags.quick),
       plan,
       corefile: corefile({ port: 0, readyPort: 0, kubeconfig: '<virtual admin kubeconfig>', cache: coreVariant.cache }).replace(':0 {', ':<port> {').replace('127.0.0.1:0', '127.0.0.1:<port>'),
       population: {
         services: population.services.length, headless: population.services.filter((s) => s.headless).length,
         endpoints: population.endpoints, namespaces: population.namespaces.length, seconds: population.seconds,
       },
-      ceiling, servers: serverFigures, runs,
+      ceiling, servers: serverFigures, runs, mixRounds,
       lag: lagResult.lag, createRttMs: lagResult.createRttMs, deleteRttMs: lagResult.deleteRttMs, warnings,
-      machine: {
-        cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryMiB: totalmem() / 2 ** 20, node: process.version,
-        kubernetes: KUBE_VERSION, coredns: COREDNS_VERSION, loadAverageStart, loadAverageEnd: loadavg(),
-      },
+      machine: { ...machineFigures(start, ctx.otherShares), coredns: COREDNS_VERSION },
     };
-    const md = dnsMarkdown(report);
-    mkdirSync(RESULTS, { recursive: true });
-    writeFileSync(join(RESULTS, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(join(RESULTS, `${name}.md`), `${md}\n`);
-    await stop();
-    process.stdout.write(`\n${md}\n\nWritten: bench/results/${name}.json, bench/results/${name}.md\n`);
+    await publishResults(name, report, dnsMarkdown(report), stop);
     return 0;
   } finally {
     await stop();
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err: unknown) => {
-    log(`failed: ${(err as Error).stack ?? String(err)}`);
-    process.exitCode = 1;
-  },
-);
+runMain(main, log);

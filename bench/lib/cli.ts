@@ -1,7 +1,7 @@
-// What the benchmark commands (npm run bench, bench:pods, bench:services) share around their
-// measurements: the progress log, the flags every one takes (--quick, --rounds, --only, --name,
-// --help), a working directory, stopping what a run started on SIGINT or SIGTERM, and main()'s
-// exit code.
+// What the benchmark commands (npm run bench, bench:pods, bench:services, bench:dns) share around
+// their measurements: the progress log, the flags every one takes (--quick, --rounds, --name,
+// --help, and --only where a command has scenarios to pick), a working directory, stopping what a
+// run started on SIGINT or SIGTERM, and main()'s exit code.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,13 +12,13 @@ export function benchLog(script: string): (m: string) => void {
   return (m) => { process.stderr.write(`[${script} ${new Date().toISOString().slice(11, 19)}] ${m}\n`); };
 }
 
-const COMMON_OPTIONS = {
+const BASE_OPTIONS = {
   quick: { type: 'boolean' },
   rounds: { type: 'string' },
-  only: { type: 'string' },
   name: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+const COMMON_OPTIONS = { ...BASE_OPTIONS, only: { type: 'string' } } as const;
 
 type Values<O extends ParseArgsOptionsConfig> = ReturnType<typeof parseArgs<{ args: string[]; options: typeof COMMON_OPTIONS & O; strict: true; allowPositionals: false }>>['values'];
 
@@ -28,7 +28,7 @@ export interface CommonFlags<V> {
   quick: boolean;
   /** --rounds (1 to 20) when given; the plan's own otherwise. */
   rounds: number | undefined;
-  /** --only, or every scenario. */
+  /** --only, or every scenario (none for a command without scenarios). */
   only: ReadonlySet<string>;
   /** The results file name: --name, or `<default>` (`<default>-quick` with --quick). */
   name: string;
@@ -37,14 +37,18 @@ export interface CommonFlags<V> {
 /**
  * The common flags and the command's own `options`, strictly: an unknown flag or an argument is an
  * error. Returns a message for the user when a flag is wrong, '' for --help (see usageExit). The
- * command checks its own flags' values after these.
+ * command checks its own flags' values after these. A command that leaves `scenarios` out
+ * (bench:dns: it picks servers and query mixes with flags of its own) takes no --only.
  */
 export function parseBenchFlags<const O extends ParseArgsOptionsConfig>(
-  argv: string[], options: O, o: { scenarios: readonly string[]; defaultName: string },
+  argv: string[], options: O, o: { scenarios?: readonly string[]; defaultName: string },
 ): CommonFlags<Values<O>> | string {
+  const scenarios = o.scenarios ?? [];
   let values: Values<O>;
   try {
-    ({ values } = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, ...options }, strict: true, allowPositionals: false }));
+    // Without scenarios --only is left out of the options, so parseArgs rejects it as unknown.
+    const common = o.scenarios === undefined ? BASE_OPTIONS : COMMON_OPTIONS;
+    ({ values } = parseArgs({ args: argv, options: { ...common, ...options }, strict: true, allowPositionals: false }));
   } catch (err) {
     return (err as Error).message;
   }
@@ -54,8 +58,8 @@ export function parseBenchFlags<const O extends ParseArgsOptionsConfig>(
   const quick = common.quick === true;
   const rounds = intFlag(common.rounds, 'rounds', 1, 20);
   if (typeof rounds === 'string') return rounds;
-  const only = new Set((common.only ?? o.scenarios.join(',')).split(',').map((s) => s.trim()).filter((s) => s !== ''));
-  for (const s of only) if (!o.scenarios.includes(s)) return `--only: unknown scenario "${s}" (choose from ${o.scenarios.join(', ')})`;
+  const only = new Set((common.only ?? scenarios.join(',')).split(',').map((s) => s.trim()).filter((s) => s !== ''));
+  for (const s of only) if (!scenarios.includes(s)) return `--only: unknown scenario "${s}" (choose from ${scenarios.join(', ')})`;
   const name = common.name ?? (quick ? `${o.defaultName}-quick` : o.defaultName);
   if (!/^[A-Za-z0-9._-]+$/.test(name)) return `--name must be a plain file name (letters, digits, . _ -), got "${name}"`;
   return { values, quick, rounds, only, name };
@@ -66,6 +70,16 @@ export function intFlag(v: string | undefined, name: string, min: number, max: n
   if (v === undefined) return undefined;
   const n = Number(v);
   return Number.isInteger(n) && n >= min && n <= max ? n : `--${name} must be an integer from ${min} to ${max}, got "${v}"`;
+}
+
+/**
+ * A comma-separated subset of `all` (every one when not given), in the order given, each once: the
+ * items, or a message for the user.
+ */
+export function listFlag<T extends string>(v: string | undefined, name: string, all: readonly T[]): T[] | string {
+  const items = [...new Set((v ?? all.join(',')).split(',').map((s) => s.trim()).filter((s) => s !== ''))];
+  for (const s of items) if (!(all as readonly string[]).includes(s)) return `--${name}: unknown "${s}" (choose from ${all.join(', ')})`;
+  return items.length === 0 ? `--${name} is empty` : items as T[];
 }
 
 /** main()'s answer to parseBenchFlags' message: the usage on stdout for --help (exit 0), else the message and the usage on stderr (exit 2). */

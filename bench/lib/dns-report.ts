@@ -1,10 +1,19 @@
 // The DNS benchmark's results: the JSON shape written to bench/results/<name>.json and its markdown.
+// The head (which run, command, when) and the machine block are the ones every benchmark here
+// writes (results.ts, machine.ts); rounds are counted as rounds.ts counts them.
 import type { LoadResult, Mismatch } from './dns-load.ts';
 import type { MixId, PopulationPlan } from './dns-population.ts';
+import type { MachineFigures } from './machine.ts';
+import { rounds as roundsText } from './pods-report.ts';
+import { DISTURBED_SHARE, type RoundCount } from './report.ts';
+import type { ReportHead } from './results.ts';
 import { median } from './stats.ts';
 
 export interface DnsPlan {
+  /** Clean rounds wanted of every mix: one max and one fixed-rate run per server each. */
   rounds: number;
+  /** Time all extra rounds (disturbed ones run again) may take together, over all mixes. */
+  retryBudgetMs: number;
   warmupMs: number;
   durationMs: number;
   /** Queries in flight in the closed-loop runs (dnsperf's default -q is 100). */
@@ -23,6 +32,8 @@ export interface RunFigures {
   mix: MixId;
   kind: 'max' | 'fixed-rate';
   result: LoadResult;
+  /** Whether the figures use this run: false when outside load disturbed its round and a clean round replaced it. */
+  used: boolean;
 }
 
 export interface ServerFigures {
@@ -47,23 +58,25 @@ export interface LagFigures {
   deleteMs: number[];
 }
 
-export interface DnsReport {
-  name: string;
-  command: string;
-  startedAt: string;
-  durationSeconds: number;
-  quick: boolean;
+export interface DnsReport extends ReportHead {
   plan: DnsPlan;
   corefile: string;
   population: { services: number; headless: number; endpoints: number; namespaces: number; seconds: number };
   ceiling: Array<{ processes: number; outstanding: number; qps: number; p99: number; generatorCpuPercent: number }>;
   servers: ServerFigures[];
+  /** Every run, in the order run, disturbed ones included (`used: false`). */
   runs: RunFigures[];
+  /** Rounds run and clean, per mix measured. */
+  mixRounds: Partial<Record<MixId, RoundCount>>;
   lag: LagFigures[];
   createRttMs: number[];
   deleteRttMs: number[];
   warnings: string[];
-  machine: { cpus: number; cpuModel: string; memoryMiB: number; node: string; kubernetes: string; coredns: string; loadAverageStart: number[]; loadAverageEnd: number[] };
+  /**
+   * machine.ts's figures; `otherCpuShare` is from the runs' "other load" (dns-load.ts), which
+   * counts the idle control planes too, unlike the other benchmarks' outside load.
+   */
+  machine: MachineFigures & { coredns: string };
 }
 
 const MIX_TITLES: Record<MixId, string> = {
@@ -81,16 +94,22 @@ const f1 = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : 'n/a');
 
 interface Cell { qps: number; p50: number; p99: number; cpuPer1k: number; other: number; lost: number; mismatches: number; rounds: number }
 
+/**
+ * Medians over the used runs (rounds.ts: the clean ones, or all when none was clean); lost queries
+ * and wrong answers are counted over every run, since a wrong answer is wrong however busy the
+ * machine was.
+ */
 function cell(runs: readonly RunFigures[]): Cell {
+  const used = runs.filter((r) => r.used);
   return {
-    qps: median(runs.map((r) => r.result.qps)),
-    p50: median(runs.map((r) => r.result.latency.p50)),
-    p99: median(runs.map((r) => r.result.latency.p99)),
-    cpuPer1k: median(runs.map((r) => r.result.serverCpuMsPer1k)),
-    other: median(runs.map((r) => r.result.otherCpuPercent)),
+    qps: median(used.map((r) => r.result.qps)),
+    p50: median(used.map((r) => r.result.latency.p50)),
+    p99: median(used.map((r) => r.result.latency.p99)),
+    cpuPer1k: median(used.map((r) => r.result.serverCpuMsPer1k)),
+    other: median(used.map((r) => r.result.otherCpuPercent)),
     lost: runs.reduce((n, r) => n + r.result.lost, 0),
     mismatches: runs.reduce((n, r) => n + r.result.mismatchCount, 0),
-    rounds: runs.length,
+    rounds: used.length,
   };
 }
 
@@ -99,12 +118,13 @@ export function dnsMarkdown(r: DnsReport): string {
   const p = r.plan;
   const servers = r.servers.map((s) => s.id);
   out.push(`# DNS: vcnet against CoreDNS ${r.machine.coredns} (${r.name})`, '');
-  out.push(`\`${r.command}\`, ${r.startedAt}, ${f0(r.durationSeconds)} s. ${r.machine.cpus} × ${r.machine.cpuModel}, Node ${r.machine.node}, Kubernetes ${r.machine.kubernetes}. Load average ${r.machine.loadAverageStart.map(f2).join(' ')} at the start, ${r.machine.loadAverageEnd.map(f2).join(' ')} at the end.`, '');
+  const mc = r.machine;
+  out.push(`\`${r.command}\`, ${r.startedAt}, ${f0(r.durationSeconds)} s. ${mc.cpus} × ${mc.cpuModel}, ${f0(mc.memoryMiB)} MiB, Node ${mc.node}, Kubernetes ${mc.kubernetes}. Load average ${mc.loadAverageStart.map(f2).join(' ')} at the start, ${mc.loadAverageEnd.map(f2).join(' ')} at the end. Other load during the measured runs: median ${f1(mc.otherCpuShare.median * 100)}%, max ${f1(mc.otherCpuShare.max * 100)}% of all cores.`, '');
   out.push(`Virtual cluster: ${f0(r.population.services)} Services (${f0(r.population.headless)} headless) in ${r.population.namespaces} namespaces, ${f0(r.population.endpoints)} endpoints in hand-written EndpointSlices, created in ${f1(r.population.seconds)} s. Every server reads the same virtual kube-apiserver with the same admin kubeconfig and listens on 127.0.0.1 (UDP).`, '');
   out.push('Servers:', '');
   for (const s of r.servers) out.push(`- **${s.id}**: ${s.description}`);
   out.push('');
-  out.push(`Each run: ${p.warmupMs} ms warm-up, ${p.durationMs} ms measured, ${p.rounds} round(s), servers in a rotating order; figures are medians over rounds. **max**: closed loop with ${p.outstanding} queries in flight (like dnsperf -q ${p.outstanding}), so p99 there includes queueing. **fixed rate**: ${f0(p.rateQps)} queries/s paced (dnsperf -Q), latency without saturation. ${p.loadgenProcesses} generator process(es), separate from every server. CPU ms/1k = the server's utime+stime per 1,000 answers.`, '');
+  out.push(`Each run: ${p.warmupMs} ms warm-up, ${p.durationMs} ms measured, ${p.rounds} round(s) per mix, servers in a rotating order; figures are medians over the rounds used. **max**: closed loop with ${p.outstanding} queries in flight (like dnsperf -q ${p.outstanding}), so p99 there includes queueing. **fixed rate**: ${f0(p.rateQps)} queries/s paced (dnsperf -Q), latency without saturation. ${p.loadgenProcesses} generator process(es), separate from every server. CPU ms/1k = the server's utime+stime per 1,000 answers.`, '');
 
   out.push('## Load generator ceiling', '');
   out.push('| generator processes | in flight | answers/s | p99 ms | generator CPU % |', '|---|---|---|---|---|');
@@ -112,11 +132,14 @@ export function dnsMarkdown(r: DnsReport): string {
   out.push('', 'Against a trivial responder (a Node process that flips QR and sends the query back). A server measured well below this is not held back by the generator.', '');
 
   const ceiling = r.ceiling[0]?.qps ?? Number.POSITIVE_INFINITY;
-  out.push(`"other load": CPU used during the measured window by everything except the server and the generator (the control planes, other work on the machine), in % of all ${r.machine.cpus} cores; above 10% the figures are disturbed. ‡: at least ${GENERATOR_BOUND * 100}% of the generator's ceiling, so that server may be faster than shown.`, '');
+  const disturbed = `${f0(DISTURBED_SHARE * 100)}%`;
+  out.push(`"other load": CPU used during the measured window by everything except the server and the generator (the control planes, other work on the machine), in % of all ${r.machine.cpus} cores. A round in which any run's other load was above ${disturbed} is disturbed: kept in the JSON (\`used: false\`), not used, and run again, up to ${p.rounds} extra round(s) per mix while the run's retry budget (${f0(p.retryBudgetMs / 1000)} s) lasts. "lost" and "wrong answers" count every run, disturbed ones included. ‡: at least ${GENERATOR_BOUND * 100}% of the generator's ceiling, so that server may be faster than shown.`, '');
   for (const mix of ['hits', 'nxdomain', 'search'] as const) {
     const mixRuns = r.runs.filter((x) => x.mix === mix);
     if (mixRuns.length === 0) continue;
     out.push(`## ${MIX_TITLES[mix]}`, '');
+    const mixRounds = r.mixRounds[mix];
+    if (mixRounds !== undefined) out.push(`Rounds: ${roundsText(mixRounds)}.`, '');
     out.push('| server | max: queries/s | p50 ms | p99 ms | CPU ms/1k | fixed rate: queries/s | p50 ms | p99 ms | CPU ms/1k | lost | wrong answers | other load % |', '|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const s of servers) {
       const m = cell(mixRuns.filter((x) => x.server === s && x.kind === 'max'));
