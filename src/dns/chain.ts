@@ -61,8 +61,18 @@ export function createResolverChain(opts: ResolverChainOptions): ResolverChain {
   const zones = [...new Set([opts.clusterDomain.toLowerCase(), 'cluster.local'])];
   const inClusterZone = (name: string): boolean => zones.some((z) => name === z || name.endsWith(`.${z}`));
 
+  // The forwarder has no onChange: the server keeps nothing it answered (ResolveContext.trace).
+  const parts = [rules, cluster].filter((r): r is Resolver => r !== undefined);
+  const onChange = parts.every((r) => r.onChange !== undefined)
+    ? (listener: () => void): (() => void) => {
+        const offs = parts.map((r) => r.onChange?.(listener));
+        return () => { for (const off of offs) off?.(); };
+      }
+    : undefined;
+
   const chain: ResolverChain = {
     follow,
+    ...(onChange === undefined ? {} : { onChange }),
     async resolve(q, ctx) {
       if (ctx.depth >= MAX_DEPTH) return servfail();
       const byRule = await rules?.resolve(q, ctx);

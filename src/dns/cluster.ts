@@ -44,6 +44,8 @@ export class ClusterResolver implements Resolver {
   readonly #follow: Resolver | undefined;
   readonly #maxDepth: number;
   readonly #fallthrough: boolean;
+  /** The zones answered: the cluster domain first, then `cluster.local` if that is another one. */
+  readonly #zones: readonly string[];
 
   constructor(opts: ClusterResolverOptions) {
     this.#index = opts.index;
@@ -53,87 +55,98 @@ export class ClusterResolver implements Resolver {
     this.#maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH;
     this.#fallthrough = opts.fallthrough ?? false;
     if (this.#domain === '' || this.#domain.split('.').some((l) => l === '')) throw new Error(`invalid cluster domain "${opts.clusterDomain}"`);
+    this.#zones = [...new Set([this.#domain, DEFAULT_CLUSTER_DOMAIN])];
   }
 
   get clusterDomain(): string {
     return this.#domain;
   }
 
+  /** Every change the index applies changes what this zone may answer. */
+  onChange(listener: () => void): () => void {
+    return this.#index.onChange(() => listener());
+  }
+
   async resolve(q: Question, ctx: ResolveContext): Promise<Resolution | undefined> {
     const name = normalizeName(q.name);
     const type: string = q.type;
-    const zone = reverseZone(name);
-    if (zone !== undefined) return this.#reverse(name, type, zone);
-    const parsed = parseClusterName(name, this.#domain);
+    const reverse = reverseZone(name);
+    if (reverse !== undefined) return this.#reverse(name, type, reverse);
+    // The cluster domain, and `cluster.local` too when the domain is another one: CoreDNS's
+    // kubernetes plugin serves both zones in vCluster's Corefile (§7.1), and images and charts
+    // written for the default domain keep working in a cluster with its own.
+    const zone = this.#zones.find((z) => name === z || name.endsWith(`.${z}`));
+    if (zone === undefined) return undefined;
+    const parsed = parseClusterName(name, zone);
     if (parsed === undefined) return undefined;
-    const answer = await this.#forward(name, type, parsed, ctx);
+    const answer = await this.#forward(name, type, parsed, ctx, zone);
     if (answer.rcode === 'NXDOMAIN' && this.#fallthrough) return undefined;
     return answer;
   }
 
-  async #forward(name: string, type: string, n: ClusterName, ctx: ResolveContext): Promise<Resolution> {
+  async #forward(name: string, type: string, n: ClusterName, ctx: ResolveContext, zone: string): Promise<Resolution> {
     const index = this.#index;
     switch (n.kind) {
       case 'apex':
-        return type === 'SOA' || type === 'ANY' ? this.#positive([this.#soa(this.#domain)]) : this.#nodata();
+        return type === 'SOA' || type === 'ANY' ? this.#positive([this.#soa(zone)]) : this.#nodata(zone);
       case 'svc-root':
       case 'pod-root':
-        return this.#nodata();
+        return this.#nodata(zone);
       case 'namespace':
-        return index.hasServiceNamespace(n.ns) ? this.#nodata() : this.#nxdomain();
+        return index.hasServiceNamespace(n.ns) ? this.#nodata(zone) : this.#nxdomain(zone);
       case 'pod-namespace':
-        return index.hasPodNamespace(n.ns) || index.hasServiceNamespace(n.ns) ? this.#nodata() : this.#nxdomain();
+        return index.hasPodNamespace(n.ns) || index.hasServiceNamespace(n.ns) ? this.#nodata(zone) : this.#nxdomain(zone);
       case 'pod':
         // `pods insecure`: the IP in the name is the answer, whether or not such a pod exists.
-        return this.#addresses(name, [n.ip], type);
+        return this.#addresses(name, [n.ip], type, zone);
       case 'service': {
         const svc = index.service(n.ns, n.service);
-        if (svc === undefined) return this.#nxdomain();
-        return this.#service(name, type, svc, ctx);
+        if (svc === undefined) return this.#nxdomain(zone);
+        return this.#service(name, type, svc, ctx, zone);
       }
       case 'endpoint': {
         const svc = index.service(n.ns, n.service);
-        if (svc?.type !== 'Headless') return this.#nxdomain();
+        if (svc?.type !== 'Headless') return this.#nxdomain(zone);
         const ips = this.#endpointIPs(svc, n.endpoint);
-        return ips.length === 0 ? this.#nxdomain() : this.#addresses(name, ips, type);
+        return ips.length === 0 ? this.#nxdomain(zone) : this.#addresses(name, ips, type, zone);
       }
       case 'srv': {
         const svc = index.service(n.ns, n.service);
-        if (svc === undefined) return this.#nxdomain();
+        if (svc === undefined) return this.#nxdomain(zone);
         const ports = this.#ports(svc).filter((p) => p.name === n.port && p.protocol === n.protocol);
-        if (ports.length === 0) return this.#nxdomain();
-        if (type !== 'SRV' && type !== 'ANY') return this.#nodata();
-        return this.#srv(name, svc, ports);
+        if (ports.length === 0) return this.#nxdomain(zone);
+        if (type !== 'SRV' && type !== 'ANY') return this.#nodata(zone);
+        return this.#srv(name, svc, ports, zone);
       }
       case 'srv-protocol': {
         const svc = index.service(n.ns, n.service);
         const has = svc !== undefined && this.#ports(svc).some((p) => p.name !== '' && p.protocol === n.protocol);
-        return has ? this.#nodata() : this.#nxdomain();
+        return has ? this.#nodata(zone) : this.#nxdomain(zone);
       }
       case 'nonexistent':
-        return this.#nxdomain();
+        return this.#nxdomain(zone);
     }
   }
 
-  async #service(name: string, type: string, svc: ServiceRecord, ctx: ResolveContext): Promise<Resolution> {
-    if (svc.type === 'ExternalName') return this.#externalName(name, type, svc, ctx);
+  async #service(name: string, type: string, svc: ServiceRecord, ctx: ResolveContext, zone: string): Promise<Resolution> {
+    if (svc.type === 'ExternalName') return this.#externalName(name, type, svc, ctx, zone);
     if (type === 'SRV') {
       const named = this.#ports(svc).filter((p) => p.name !== '');
-      return named.length === 0 ? this.#nodata() : this.#srv(name, svc, named);
+      return named.length === 0 ? this.#nodata(zone) : this.#srv(name, svc, named, zone);
     }
     const ips = svc.type === 'ClusterIP' ? svc.clusterIPs : this.#index.endpoints(svc.ns, svc.name).map((e) => e.ip);
-    return this.#addresses(name, ips, type);
+    return this.#addresses(name, ips, type, zone);
   }
 
-  async #externalName(name: string, type: string, svc: ServiceRecord, ctx: ResolveContext): Promise<Resolution> {
+  async #externalName(name: string, type: string, svc: ServiceRecord, ctx: ResolveContext, zone: string): Promise<Resolution> {
     const target = normalizeName(svc.externalName ?? '');
-    if (target === '') return this.#nodata();
+    if (target === '') return this.#nodata(zone);
     const cname = cnameRecord(name, target, this.#ttl);
     if (type === 'CNAME' || type === 'ANY' || ctx.depth + 1 >= this.#maxDepth) return this.#positive([cname]);
     const follow = this.#follow ?? this;
     let chained: readonly Answer[] = [];
     try {
-      const r = await follow.resolve({ name: target, type: type as Question['type'] }, { depth: ctx.depth + 1, signal: ctx.signal });
+      const r = await follow.resolve({ name: target, type: type as Question['type'] }, { ...ctx, depth: ctx.depth + 1 });
       if (r?.rcode === 'NOERROR') chained = r.answers;
     } catch {
       // The target failing to resolve leaves the CNAME alone; the client may still chase it itself.
@@ -160,20 +173,21 @@ export class ClusterResolver implements Resolver {
     return svc.type === 'Headless' ? this.#index.endpointPorts(svc.ns, svc.name) : svc.ports;
   }
 
-  #srv(name: string, svc: ServiceRecord, ports: readonly PortRecord[]): Resolution {
+  /** SRV targets are spelled in the zone asked, so a client of either zone can resolve them. */
+  #srv(name: string, svc: ServiceRecord, ports: readonly PortRecord[], zone: string): Resolution {
     const answers: Answer[] = [];
     const additionals: Answer[] = [];
     if (svc.type === 'Headless') {
       const eps: readonly EndpointAddress[] = this.#index.endpoints(svc.ns, svc.name);
       const weight = srvWeight(eps.length * ports.length);
       for (const ep of eps) {
-        const target = `${ep.hostname ?? ipToDashed(ep.ip)}.${serviceFqdn(svc.name, svc.ns, this.#domain)}`;
+        const target = `${ep.hostname ?? ipToDashed(ep.ip)}.${serviceFqdn(svc.name, svc.ns, zone)}`;
         for (const p of ports) answers.push(srvRecord(name, target, p.port, weight, this.#ttl));
         additionals.push(...addressRecordsFor(target, [ep.ip], 'ANY', this.#ttl));
       }
-      if (answers.length === 0) return this.#nodata();
+      if (answers.length === 0) return this.#nodata(zone);
     } else {
-      const target = svc.type === 'ExternalName' ? normalizeName(svc.externalName ?? '') : serviceFqdn(svc.name, svc.ns, this.#domain);
+      const target = svc.type === 'ExternalName' ? normalizeName(svc.externalName ?? '') : serviceFqdn(svc.name, svc.ns, zone);
       const weight = srvWeight(ports.length);
       for (const p of ports) answers.push(srvRecord(name, target, p.port, weight, this.#ttl));
       if (svc.type === 'ClusterIP') additionals.push(...addressRecordsFor(target, svc.clusterIPs, 'ANY', this.#ttl));
@@ -197,21 +211,21 @@ export class ClusterResolver implements Resolver {
     return this.#positive([...targets].map((t) => ptrRecord(name, t, this.#ttl)));
   }
 
-  #addresses(name: string, ips: readonly string[], type: string): Resolution {
+  #addresses(name: string, ips: readonly string[], type: string, zone: string): Resolution {
     const answers = addressRecordsFor(name, ips, type, this.#ttl);
-    return answers.length === 0 ? this.#nodata() : this.#positive(answers);
+    return answers.length === 0 ? this.#nodata(zone) : this.#positive(answers);
   }
 
   #positive(answers: readonly Answer[]): Resolution {
     return { rcode: 'NOERROR', answers, authoritative: true, source: 'cluster' };
   }
 
-  #nodata(): Resolution {
-    return this.#negative('NOERROR', this.#domain);
+  #nodata(zone: string): Resolution {
+    return this.#negative('NOERROR', zone);
   }
 
-  #nxdomain(): Resolution {
-    return this.#negative('NXDOMAIN', this.#domain);
+  #nxdomain(zone: string): Resolution {
+    return this.#negative('NXDOMAIN', zone);
   }
 
   #negative(rcode: 'NOERROR' | 'NXDOMAIN', zone: string): Resolution {

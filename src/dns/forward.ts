@@ -119,6 +119,7 @@ export class Forwarder implements Resolver {
   }
 
   async resolve(q: Question, ctx: ResolveContext): Promise<Resolution> {
+    if (ctx.trace !== undefined) ctx.trace.forwarded = true;
     const probe = this.#probes.get(q.name);
     if (probe !== undefined) {
       this.#looping.add(keyOf(probe));

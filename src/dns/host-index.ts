@@ -15,12 +15,15 @@ export type HostServiceLookup =
 
 export interface HostServices {
   lookup(namespace: string, name: string): HostServiceLookup;
+  /** Runs after every change of what lookup answers; returns an unsubscribe. */
+  onChange?(listener: () => void): () => void;
 }
 
 export class HostServiceIndex implements HostServices {
   readonly #kc: KubeConfig;
   readonly #reflectors = new Map<string, Reflector<V1Service>>();
   readonly #onError: ((namespace: string, err: unknown) => void) | undefined;
+  readonly #listeners = new Set<() => void>();
 
   constructor(kc: KubeConfig, opts: { onError?: (namespace: string, err: unknown) => void } = {}) {
     this.#kc = kc;
@@ -41,10 +44,22 @@ export class HostServiceIndex implements HostServices {
       if (this.#reflectors.has(ns)) continue;
       const reflector = new Reflector<V1Service>(this.#kc, { resource: { version: 'v1', plural: 'services' }, namespace: ns });
       reflector.on('error', (status) => this.#onError?.(ns, status));
+      for (const event of ['add', 'update', 'delete', 'synced'] as const) reflector.on(event, () => this.#changed());
       this.#reflectors.set(ns, reflector.start());
       started.push(reflector);
     }
+    // A namespace no longer watched answers `unknown` from now on.
+    if (stopping.length > 0) this.#changed();
     await Promise.all([...stopping, ...started.map((r) => r.waitForSync().catch(() => undefined))]);
+  }
+
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #changed(): void {
+    for (const l of this.#listeners) l();
   }
 
   lookup(namespace: string, name: string): HostServiceLookup {
@@ -57,6 +72,7 @@ export class HostServiceIndex implements HostServices {
   async stop(): Promise<void> {
     const all = [...this.#reflectors.values()];
     this.#reflectors.clear();
+    this.#changed();
     await Promise.all(all.map((r) => r.stop()));
   }
 }

@@ -11,7 +11,7 @@
 //   forward.ts        Forwarder: upstream / host-cluster DNS, failover, loop protection
 //   cache.ts          DnsCache: bounded positive and negative cache of forwarded answers
 //   chain.ts          createResolverChain: rules -> cluster zone -> forward
-export type { Answer, Question, Rcode, RecordType, Resolution, ResolutionSource, ResolveContext, Resolver } from './types.ts';
+export type { Answer, Question, Rcode, RecordType, Resolution, ResolutionSource, ResolveContext, ResolveTrace, Resolver } from './types.ts';
 export { DnsServer, type DnsServerOptions } from './server.ts';
 export { DnsMetrics } from './metrics.ts';
 export { ClusterIndex, type ClusterIndexOptions, type ChangeListener, type EndpointAddress, type IndexKind, type PodRecord, type PortRecord, type ServiceRecord } from './cluster-index.ts';

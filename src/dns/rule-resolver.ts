@@ -40,6 +40,7 @@ export class RuleResolver implements Resolver {
   readonly #hostServices: HostServices;
   readonly #follow: Resolver;
   readonly #onMatch: ((q: Question, index: number) => void) | undefined;
+  readonly #listeners = new Set<() => void>();
 
   constructor(opts: RuleResolverOptions) {
     this.#rules = new RuleSet(opts.rules);
@@ -52,6 +53,20 @@ export class RuleResolver implements Resolver {
   /** Replaces the rules at once. The caller also points the host index at RuleSet.hostNamespaces(rules). */
   setRules(rules: readonly ResolveDNSRule[]): void {
     this.#rules = new RuleSet(rules);
+    for (const l of this.#listeners) l();
+  }
+
+  /**
+   * New rules, and every change of the host Services they name (a HostServices without onChange is
+   * taken to never change), change what the rules answer.
+   */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    const fromHost = this.#hostServices.onChange?.(listener);
+    return () => {
+      this.#listeners.delete(listener);
+      fromHost?.();
+    };
   }
 
   async resolve(q: Question, ctx: ResolveContext): Promise<Resolution | undefined> {

@@ -16,6 +16,22 @@
 // larger than the client's payload size (512 without EDNS0, else its OPT size clamped to 512..4096)
 // first lose their additional and authority sections, then go out with TC=1 and as many whole
 // answers as fit, so the client retries over TCP (RFC 1035 §4.2.1, RFC 2181 §9, RFC 7766).
+//
+// The answer cache. Most queries a cluster sends are the same few names again and again (every pod's
+// resolver walks the same search path), and the cluster zone changes far less often than it is
+// asked. So the encoded response to a plain query (one question, at most an OPT, nothing else) is
+// kept under the query's bytes that decide it: transport and payload size, RD and CD, EDNS or not,
+// and the question as spelled. A repeated query is answered by copying those bytes under its own ID,
+// without decoding, resolving or encoding anything. Unlike CoreDNS's `cache` plugin, which serves a
+// deleted Service for up to its TTL, the cache never answers stale: the owner calls invalidate() on
+// every change of what the resolvers read (the index, the rules, the host Services they name), and an
+// answer resolved across a change is not stored. Answers with anything from the forwarder (an
+// upstream's records run down their own TTLs; forward.ts caches them) and SERVFAIL/REFUSED are
+// never stored, and neither are truncated ones.
+//
+// Two or more A or AAAA records of one name go out rotated by one place per answer, so clients that
+// take the first address spread over the endpoints, as CoreDNS's `loadbalance` plugin in vCluster's
+// Corefile does for them.
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -23,7 +39,7 @@ import * as dnsPacket from 'dns-packet';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../observability/logger.ts';
 import { DnsMetrics } from './metrics.ts';
-import type { Answer, Question, Rcode, Resolution, Resolver } from './types.ts';
+import type { Answer, Question, Rcode, Resolution, ResolveTrace, Resolver } from './types.ts';
 
 export interface DnsServerOptions {
   /** Address to listen on; `0.0.0.0` by default. */
@@ -45,6 +61,20 @@ export interface DnsServerOptions {
    * forward.ts seesOwnQuery): it is answered SERVFAIL instead of being forwarded again.
    */
   isOwnQuery?: (id: number, name: string) => boolean;
+  /** Encoded answers kept for repeated queries (see the top of this file); default 10,000, 0 turns the cache off. */
+  answerCacheEntries?: number;
+}
+
+/** One stored response, ready to go out under a query's ID. */
+interface CachedAnswer {
+  readonly bytes: Buffer;
+  /** Metric labels of the query it answers. */
+  readonly type: string;
+  readonly rcode: string;
+  readonly source: string;
+  /** Where two or more same-size address records lie in `bytes`, to rotate per answer; undefined: none. */
+  readonly rotate: { readonly start: number; readonly count: number; readonly size: number } | undefined;
+  turn: number;
 }
 
 const HEADER_BYTES = 12;
@@ -64,6 +94,10 @@ const MAX_TCP_MESSAGE = 65535;
 /** Queries one TCP connection may have in flight before vcnet stops reading from it. */
 const TCP_PIPELINE = 64;
 const BADVERS = 16;
+const TYPE_OPT = 41;
+const DEFAULT_ANSWER_CACHE_ENTRIES = 10_000;
+/** EDNS options dns-packet decodes field by field, so a malformed one fails its decode (FORMERR): ECS, keepalive, key tag. */
+const DECODED_EDNS_OPTIONS = new Set([8, 11, 14]);
 
 const RCODES: Record<Rcode, number> = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 };
 
@@ -98,6 +132,11 @@ export class DnsServer {
   #tcp: net.Server | undefined;
   readonly #connections = new Map<net.Socket, { inflight: number }>();
   readonly #inflight = new Set<Promise<unknown>>();
+  readonly #answers = new Map<string, CachedAnswer>();
+  readonly #answerCacheEntries: number;
+  readonly #unsubscribe: (() => void) | undefined;
+  /** Bumped by invalidate(): an answer resolved across a bump is not stored. */
+  #generation = 0;
   #closing = false;
   #address: { host: string; port: number } | undefined;
 
@@ -108,7 +147,23 @@ export class DnsServer {
     this.#timeoutMs = opts.timeoutMs ?? 5000;
     this.#idleMs = opts.tcpIdleTimeoutMs ?? 10_000;
     this.#maxConnections = opts.maxTcpConnections ?? 1000;
+    const entries = opts.answerCacheEntries ?? DEFAULT_ANSWER_CACHE_ENTRIES;
+    if (!Number.isInteger(entries) || entries < 0) throw new Error(`invalid answer cache size ${opts.answerCacheEntries}`);
+    // Only a resolver that announces its changes can have its answers kept.
+    this.#answerCacheEntries = opts.resolver.onChange === undefined ? 0 : entries;
+    this.#unsubscribe = opts.resolver.onChange?.(() => this.invalidate());
     this.metrics = new DnsMetrics(opts.registry);
+  }
+
+  /** Forgets every stored answer: the resolver's onChange calls it on every change. */
+  invalidate(): void {
+    this.#generation++;
+    this.#answers.clear();
+  }
+
+  /** How many answers the cache holds (metrics, tests). */
+  get cachedAnswers(): number {
+    return this.#answers.size;
   }
 
   /** Binds TCP, then UDP on the same port. With port 0, retries a few ports if UDP's is taken. */
@@ -154,6 +209,7 @@ export class DnsServer {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    this.#unsubscribe?.();
     const tcpClosed = this.#tcp === undefined ? Promise.resolve() : new Promise<void>((resolve) => this.#tcp?.close(() => resolve()));
     for (const [socket, state] of this.#connections) if (state.inflight === 0) socket.end();
     await Promise.allSettled([...this.#inflight]);
@@ -174,7 +230,15 @@ export class DnsServer {
 
   #onDatagram(udp: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
     if (this.#closing) return;
-    void this.#track(this.handle(msg, 'udp').then((out) => {
+    // The hot path, synchronous: a repeated query goes out without a promise or a decode.
+    const started = process.hrtime.bigint();
+    const key = this.#answerCacheEntries === 0 ? undefined : cacheKey(msg, 'udp');
+    const hit = key === undefined ? undefined : this.#fromCache(key, msg, started);
+    if (hit !== undefined) {
+      udp.send(hit, rinfo.port, rinfo.address);
+      return;
+    }
+    void this.#track(this.#handle(msg, 'udp', started, key).then((out) => {
       if (out !== undefined) udp.send(out, rinfo.port, rinfo.address);
     }).catch((err: unknown) => this.#log.error({ err }, 'dns: failed to answer a UDP query')));
   }
@@ -219,16 +283,62 @@ export class DnsServer {
    */
   async handle(msg: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> {
     const started = process.hrtime.bigint();
+    const key = this.#answerCacheEntries === 0 ? undefined : cacheKey(msg, transport);
+    return (key === undefined ? undefined : this.#fromCache(key, msg, started)) ?? this.#handle(msg, transport, started, key);
+  }
+
+  /** The stored answer to this query under its ID, or undefined. */
+  #fromCache(key: string, msg: Buffer, started: bigint): Buffer | undefined {
+    const entry = this.#answers.get(key);
+    if (entry === undefined) return undefined;
+    const out = Buffer.allocUnsafe(entry.bytes.length);
+    const rotate = entry.rotate;
+    if (rotate === undefined) {
+      entry.bytes.copy(out);
+    } else {
+      // Records turn..count-1 first, then 0..turn-1: each answer starts one address further on.
+      const turn = entry.turn;
+      entry.turn = (turn + 1) % rotate.count;
+      const split = rotate.start + turn * rotate.size;
+      const end = rotate.start + rotate.count * rotate.size;
+      entry.bytes.copy(out, 0, 0, rotate.start);
+      entry.bytes.copy(out, rotate.start, split, end);
+      entry.bytes.copy(out, rotate.start + (end - split), rotate.start, split);
+      entry.bytes.copy(out, end, end);
+    }
+    out[0] = msg[0] as number;
+    out[1] = msg[1] as number;
+    this.metrics.observe(entry.type, entry.rcode, entry.source, started);
+    return out;
+  }
+
+  #remember(key: string, out: Buffer, reply: Reply, labels: { type: string; rcode: string; source: string }): void {
+    if ((out.readUInt16BE(2) & FLAG_TC) !== 0) return;
+    if (this.#answers.size >= this.#answerCacheEntries) {
+      // Oldest first: Map keeps insertion order.
+      const oldest = this.#answers.keys().next();
+      if (oldest.done !== true) this.#answers.delete(oldest.value);
+    }
+    // A copy of its own: small Buffers are slices of a shared 8 KiB pool, which one kept answer would pin.
+    const bytes = Buffer.allocUnsafeSlow(out.length);
+    out.copy(bytes);
+    this.#answers.set(key, { bytes, ...labels, rotate: rotation(out, reply), turn: 1 });
+  }
+
+  async #handle(msg: Buffer, transport: 'udp' | 'tcp', started: bigint, key: string | undefined): Promise<Buffer | undefined> {
+    const generation = this.#generation;
     if (msg.length < HEADER_BYTES) { this.metrics.dropped.inc({ reason: 'short' }); return undefined; }
     const id = msg.readUInt16BE(0);
     const flags = msg.readUInt16BE(2);
     if ((flags & FLAG_QR) !== 0) { this.metrics.dropped.inc({ reason: 'response' }); return undefined; }
     const opcode = (flags >> 11) & 0xf;
     const head = { id, opcode, rd: flags & FLAG_RD, cd: flags & FLAG_CD };
-    const finish = (reply: Reply, type: string, source: string): Buffer => {
+    const finish = (reply: Reply, type: string, source: string, cacheable = false): Buffer => {
       const rcodeName = reply.rcode === BADVERS ? 'BADVERS' : (Object.keys(RCODES) as Rcode[]).find((k) => RCODES[k] === reply.rcode) ?? String(reply.rcode);
       this.metrics.observe(type, rcodeName, source, started);
-      return this.#encode(head, reply, transport, payloadSize);
+      const out = this.#encode(head, reply, transport, payloadSize);
+      if (cacheable && key !== undefined && generation === this.#generation) this.#remember(key, out, reply, { type, rcode: rcodeName, source });
+      return out;
     };
     let payloadSize = DEFAULT_UDP_PAYLOAD;
     if (opcode !== 0) return finish({ rcode: RCODES.NOTIMP }, 'other', 'none');
@@ -257,8 +367,9 @@ export class DnsServer {
     const q: Question = { name: question.name === '.' ? '' : question.name.toLowerCase(), type: type as Question['type'] };
     if (this.#opts.isOwnQuery?.(id, q.name) === true) return finish({ rcode: RCODES.SERVFAIL, question, edns }, type, 'none');
     let resolution: Resolution | undefined;
+    const trace: ResolveTrace = { forwarded: false };
     try {
-      resolution = await this.#resolve(q, transport);
+      resolution = await this.#resolve(q, transport, trace);
     } catch (err) {
       this.#log.warn({ err, name: q.name, type: q.type }, 'dns: resolver failed; answering SERVFAIL');
       return finish({ rcode: RCODES.SERVFAIL, question, edns }, type, 'none');
@@ -268,20 +379,21 @@ export class DnsServer {
     const lower = q.name;
     // Echo the client's spelling of the name in answers about it (DNS 0x20 clients compare case).
     const restore = (list: readonly Answer[] | undefined): Answer[] => (list ?? []).map((a) => a.name === lower ? { ...a, name: owner } : a);
+    const cacheable = !trace.forwarded && (resolution.rcode === 'NOERROR' || resolution.rcode === 'NXDOMAIN');
     return finish({
       rcode: RCODES[resolution.rcode], question, edns, authoritative: resolution.authoritative,
       answers: restore(resolution.answers), authorities: restore(resolution.authorities), additionals: resolution.additionals ?? [],
-    }, type, resolution.source ?? 'none');
+    }, type, resolution.source ?? 'none', cacheable);
   }
 
-  async #resolve(q: Question, transport: 'udp' | 'tcp'): Promise<Resolution | undefined> {
+  async #resolve(q: Question, transport: 'udp' | 'tcp', trace: ResolveTrace): Promise<Resolution | undefined> {
     const ac = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => { ac.abort(); reject(new Error(`no answer within ${this.#timeoutMs} ms`)); }, this.#timeoutMs);
     });
     try {
-      return await Promise.race([this.#opts.resolver.resolve(q, { depth: 0, signal: ac.signal, transport }), deadline]);
+      return await Promise.race([this.#opts.resolver.resolve(q, { depth: 0, signal: ac.signal, transport, trace }), deadline]);
     } finally {
       clearTimeout(timer);
     }
@@ -359,6 +471,81 @@ export function readQuestion(msg: Buffer): RawQuestion | undefined {
     qtype: msg.readUInt16BE(off),
     qclass: msg.readUInt16BE(off + 2),
   };
+}
+
+/**
+ * The answer cache's key for a plain query: one question and nothing else but at most one OPT
+ * (version 0, well-framed options dns-packet takes as opaque bytes), checked as strictly as the
+ * full path checks it, so a query with a key is one the full path answers the same way every time.
+ * Undefined for anything else: that query takes the full path and is never stored.
+ */
+export function cacheKey(msg: Buffer, transport: 'udp' | 'tcp'): string | undefined {
+  if (msg.length < HEADER_BYTES + 5) return undefined;
+  const flags = msg.readUInt16BE(2);
+  if ((flags & FLAG_QR) !== 0 || ((flags >> 11) & 0xf) !== 0) return undefined;
+  if (msg.readUInt16BE(4) !== 1 || msg.readUInt16BE(6) !== 0 || msg.readUInt16BE(8) !== 0) return undefined;
+  const arcount = msg.readUInt16BE(10);
+  if (arcount > 1) return undefined;
+  let off = HEADER_BYTES;
+  let wire = 1;
+  for (;;) {
+    if (off >= msg.length) return undefined;
+    const len = msg[off] as number;
+    off++;
+    if (len === 0) break;
+    if (len > MAX_LABEL_BYTES || off + len > msg.length) return undefined;
+    wire += len + 1;
+    if (wire > MAX_NAME_BYTES) return undefined;
+    for (let i = off; i < off + len; i++) {
+      const b = msg[i] as number;
+      if (b < 0x21 || b > 0x7e || b === 0x2e) return undefined;
+    }
+    off += len;
+  }
+  const end = off + 4;
+  if (end > msg.length) return undefined;
+  const qtype = msg.readUInt16BE(off);
+  // QTYPE OPT, AXFR and IXFR and classes other than IN have answers of their own on the full path.
+  if (qtype === TYPE_OPT || qtype === 251 || qtype === 252 || msg.readUInt16BE(off + 2) !== 1) return undefined;
+  let size: number;
+  let edns = 0;
+  if (arcount === 0) {
+    if (end !== msg.length) return undefined;
+    size = DEFAULT_UDP_PAYLOAD;
+  } else {
+    // OPT: root name, TYPE 41, CLASS = payload size, TTL = extended RCODE, version, flags; RDLENGTH; options.
+    if (end + 11 > msg.length || msg[end] !== 0 || msg.readUInt16BE(end + 1) !== TYPE_OPT || msg[end + 6] !== 0) return undefined;
+    const rdEnd = end + 11 + msg.readUInt16BE(end + 9);
+    if (rdEnd !== msg.length) return undefined;
+    for (let p = end + 11; p < rdEnd;) {
+      if (p + 4 > rdEnd || DECODED_EDNS_OPTIONS.has(msg.readUInt16BE(p))) return undefined;
+      p += 4 + msg.readUInt16BE(p + 2);
+      if (p > rdEnd) return undefined;
+    }
+    size = Math.min(MAX_UDP_PAYLOAD, Math.max(DEFAULT_UDP_PAYLOAD, msg.readUInt16BE(end + 3)));
+    edns = 1;
+  }
+  const limit = transport === 'udp' ? size : 0;
+  return `${limit}/${flags & (FLAG_RD | FLAG_CD)}/${edns}/${msg.toString('latin1', HEADER_BYTES, end)}`;
+}
+
+/**
+ * Where the answer section's address records lie, when the answer is two or more A (or AAAA)
+ * records of one name and nothing but them: then they are the same size, one after the other right
+ * behind the question (dns-packet does not compress names), and can be rotated as byte blocks.
+ */
+function rotation(out: Buffer, reply: Reply): CachedAnswer['rotate'] {
+  const answers = reply.answers ?? [];
+  const first = answers[0];
+  if (answers.length < 2 || first === undefined || reply.question === undefined) return undefined;
+  if (first.type !== 'A' && first.type !== 'AAAA') return undefined;
+  if (!answers.every((a) => a.type === first.type && a.name === first.name)) return undefined;
+  if (out.readUInt16BE(6) !== answers.length) return undefined;
+  const start = HEADER_BYTES + reply.question.bytes.length;
+  const nameBytes = first.name === '' || first.name === '.' ? 1 : Buffer.byteLength(first.name, 'latin1') + 2;
+  const size = nameBytes + 10 + (first.type === 'A' ? 4 : 16);
+  if (start + answers.length * size > out.length) return undefined;
+  return { start, count: answers.length, size };
 }
 
 function typeName(decoded: string | undefined, qtype: number): string {

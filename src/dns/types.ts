@@ -38,6 +38,17 @@ export interface ResolveContext {
   readonly depth: number;
   /** How the client asked: a forwarded question goes upstream over TCP when the client used TCP. */
   readonly transport?: 'udp' | 'tcp';
+  /**
+   * Shared by every resolver one question passes through (contexts are copied, this object is not):
+   * the forwarder marks it, so the server knows the answer holds data from outside vcnet, whose TTLs
+   * run down on their own clock, and keeps it out of its answer cache (server.ts).
+   */
+  readonly trace?: ResolveTrace;
+}
+
+export interface ResolveTrace {
+  /** Set by forward.ts when any part of the answer was asked of an upstream (or of its cache). */
+  forwarded: boolean;
 }
 
 /**
@@ -46,4 +57,10 @@ export interface ResolveContext {
  */
 export interface Resolver {
   resolve(q: Question, ctx: ResolveContext): Promise<Resolution | undefined>;
+  /**
+   * Present on a resolver whose answers follow state it announces every change of: `listener` runs
+   * after each change, before the next question sees it. The server's answer cache relies on it
+   * (server.ts): it keeps answers only of a resolver that has it. Returns an unsubscribe.
+   */
+  onChange?(listener: () => void): () => void;
 }

@@ -6,6 +6,9 @@ import t from 'tap';
 import { loadKubeConfig } from '../../../src/kube/client.ts';
 import { createResolverChain } from '../../../src/dns/chain.ts';
 import { HostServiceIndex } from '../../../src/dns/host-index.ts';
+import { DnsServer } from '../../../src/dns/server.ts';
+import * as dnsPacket from 'dns-packet';
+import { createLogger } from '../../../src/observability/logger.ts';
 import { RuleResolver } from '../../../src/dns/rule-resolver.ts';
 import { RuleSet } from '../../../src/dns/rules.ts';
 import type { ResolveDNSRule } from '../../../src/config/resolve-dns.ts';
@@ -96,11 +99,20 @@ t.test('rules resolve to real host Service ClusterIPs, and follow rule and Servi
   t.equal(missing.rcode, 'NXDOMAIN', 'a Service the host namespace does not have');
   t.same(forwarded, [], 'nothing the rules own was forwarded');
 
-  // A Service created after the index synced is found through the watch.
+  // A Service created after the index synced is found through the watch, also by a server that
+  // kept the NXDOMAIN it answered before: the host index announces the change (onChange).
+  const server = new DnsServer({ port: 0, resolver: chain, logger: createLogger('silent') });
+  const ask = async (name: string): Promise<string> => {
+    const out = await server.handle(dnsPacket.encode({ type: 'query', id: 7, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type: 'A', class: 'IN' }] }), 'udp');
+    return (dnsPacket.decode(out ?? Buffer.alloc(0)) as { rcode?: string }).rcode ?? '';
+  };
+  t.equal(await ask('late.shared.svc.cluster.local'), 'NXDOMAIN', 'the server answers NXDOMAIN before the Service exists');
+  t.equal(server.cachedAnswers, 1, 'and keeps that answer');
   await must(kc, ['apply', '-f', '-'], serviceYaml(shared, 'late'));
   const lateIP = await clusterIP(kc, shared, 'late');
   const late = await resolveUntil(chain, { name: 'late.shared', type: 'A' }, (r) => r.rcode === 'NOERROR');
   t.same(addresses(late), [lateIP], 'a new host Service is answered');
+  t.equal(await ask('late.shared.svc.cluster.local'), 'NOERROR', 'the server no longer answers its kept NXDOMAIN');
 
   // Deleting the host Service makes the name NXDOMAIN.
   await must(kc, ['delete', 'service', '-n', shared, 'late']);

@@ -158,3 +158,41 @@ t.test('setRules swaps the rules without a restart', async (t) => {
   rules.setRules([]);
   t.equal((await chain.resolve({ name: 'x.local', type: 'A' }, ctx)).rcode, 'NXDOMAIN', 'without the rule the name is forwarded');
 });
+
+t.test('onChange: the chain announces the changes of its rules and cluster zone, so the server may keep answers', async (t) => {
+  const withChanges = (r: Resolver): Resolver & { fire: () => void } => {
+    const listeners = new Set<() => void>();
+    return {
+      resolve: (q, c) => r.resolve(q, c),
+      onChange: (l) => { listeners.add(l); return () => listeners.delete(l); },
+      fire: () => { for (const l of listeners) l(); },
+    };
+  };
+  const cluster = withChanges(zone('cluster.local', {}));
+  const host: HostServices & { fire: () => void } = (() => {
+    const listeners = new Set<() => void>();
+    return { lookup: () => ({ state: 'missing' as const }), onChange: (l: () => void) => { listeners.add(l); return () => listeners.delete(l); }, fire: () => { for (const l of listeners) l(); } };
+  })();
+  let rules: RuleResolver | undefined;
+  const chain = createResolverChain({
+    rules: (follow) => (rules = new RuleResolver({ rules: [], clusterDomain: 'cluster.local', hostServices: host, follow })),
+    cluster, forward: forwarder({}), fallbackHostCluster: false, clusterDomain: 'cluster.local',
+  });
+  let changes = 0;
+  const off = chain.onChange?.(() => { changes++; });
+  t.ok(off !== undefined, 'the chain has onChange when its rules and zone have it');
+  cluster.fire();
+  t.equal(changes, 1, 'a cluster zone change');
+  rules?.setRules([{ hostname: 'x.example', target: { ip: '10.9.9.9' } } as ResolveDNSRule]);
+  t.equal(changes, 2, 'new rules');
+  host.fire();
+  t.equal(changes, 3, 'a host Service the rules name');
+  off?.();
+  cluster.fire();
+  host.fire();
+  rules?.setRules([]);
+  t.equal(changes, 3, 'nothing after unsubscribing');
+
+  const without = createResolverChain({ cluster: zone('cluster.local', {}), forward: forwarder({}), fallbackHostCluster: false, clusterDomain: 'cluster.local' });
+  t.equal(without.onChange, undefined, 'a zone without onChange: the chain has none, so nothing it answers is kept');
+});

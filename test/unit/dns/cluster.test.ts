@@ -93,3 +93,18 @@ t.test('the index follows deletes', async (t) => {
   index.applyPod(undefined, { metadata: { namespace: 'other', name: 'p' } } as never);
   t.equal(await ask('9.0.0.10.in-addr.arpa', 'PTR'), undefined, 'a deleted pod\'s IP is unknown again');
 });
+
+t.test('a custom cluster domain also answers cluster.local, each in its own zone', async (t) => {
+  const custom = new ClusterResolver({ index, clusterDomain: 'corp.internal' });
+  const soaZone = (res: Resolution | undefined): string | undefined => res?.authorities?.[0]?.name;
+  t.same(data(await ask('web.shop.svc.corp.internal', 'A', custom)), ['10.96.0.10'], 'the custom domain');
+  t.same(data(await ask('web.shop.svc.cluster.local', 'A', custom)), ['10.96.0.10'], 'cluster.local as well, like CoreDNS serving both zones');
+  t.same(data(await ask('_http._tcp.web.shop.svc.cluster.local', 'SRV', custom)), [{ priority: 0, weight: 100, port: 80, target: 'web.shop.svc.cluster.local' }], 'SRV targets in the zone asked');
+  t.same(data(await ask('_http._tcp.web.shop.svc.corp.internal', 'SRV', custom)), [{ priority: 0, weight: 100, port: 80, target: 'web.shop.svc.corp.internal' }]);
+  t.equal(soaZone(await ask('nope.shop.svc.cluster.local', 'A', custom)), 'cluster.local', 'a miss under cluster.local carries that zone\'s SOA');
+  t.equal(soaZone(await ask('nope.shop.svc.corp.internal', 'A', custom)), 'corp.internal');
+  t.equal((await ask('cluster.local', 'SOA', custom))?.answers[0]?.name, 'cluster.local', 'both apexes');
+  t.same(data(await ask('10.0.96.10.in-addr.arpa', 'PTR', custom)), ['web.shop.svc.corp.internal'], 'reverse names point into the cluster domain');
+  t.equal(await ask('web.shop.svc.cluster.example', 'A', custom), undefined, 'other domains are not ours');
+  t.equal(await ask('web.shop.svc.corp.internal', 'A'), undefined, 'the default resolver does not answer a custom domain');
+});
