@@ -3,8 +3,12 @@
 // 5,000 whole objects with their managedFields), with O(1) lookups by `<svc>.<ns>`, by IP (PTR) and
 // by pod `<hostname>.<subdomain>.<ns>`.
 //
-// Fed by kube/'s Reflector (LIST+WATCH, re-list on 410). The apply* methods are public so unit tests
-// can drive the index with objects without an API server; `start()` wires them to the reflectors.
+// Fed by kube/'s Reflector (LIST+WATCH, re-list on 410). The reflector keeps its own copy of every
+// object for its re-list diff, so each one is given a transform (slimService, slimEndpointSlice,
+// slimPod) that cuts an object down to what the projections read before it is stored, the way
+// client-go informers use SetTransform. The apply* methods are public so unit tests can drive the
+// index with objects without an API server; `start()` wires them to the reflectors.
+import { isDeepStrictEqual } from 'node:util';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { Reflector, type ResourceRef } from '../kube/index.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -100,8 +104,8 @@ export class ClusterIndex {
   async start(): Promise<void> {
     const opts = this.#opts;
     if (opts === undefined) throw new Error('ClusterIndex.start() needs a kubeConfig');
-    const watch = <T extends KubernetesObject>(resource: ResourceRef, apply: (obj: T | undefined, old: T | undefined) => void): Reflector<T> => {
-      const r = new Reflector<T>(opts.kubeConfig, { resource, watchTimeoutSeconds: opts.watchTimeoutSeconds });
+    const watch = <T extends KubernetesObject>(resource: ResourceRef, transform: (obj: T) => T, apply: (obj: T | undefined, old: T | undefined) => void): Reflector<T> => {
+      const r = new Reflector<T>(opts.kubeConfig, { resource, transform, watchTimeoutSeconds: opts.watchTimeoutSeconds });
       r.on('add', (obj) => apply(obj, undefined));
       r.on('update', (obj, old) => apply(obj, old));
       r.on('delete', (_obj, old) => apply(undefined, old));
@@ -110,9 +114,9 @@ export class ClusterIndex {
       return r.start();
     };
     const reflectors = [
-      watch<KubernetesObject>(SERVICES, (o, old) => this.applyService(o, old)),
-      watch<KubernetesObject>(ENDPOINT_SLICES, (o, old) => this.applyEndpointSlice(o, old)),
-      watch<KubernetesObject>(PODS, (o, old) => this.applyPod(o, old)),
+      watch<KubernetesObject>(SERVICES, slimService, (o, old) => this.applyService(o, old)),
+      watch<KubernetesObject>(ENDPOINT_SLICES, slimEndpointSlice, (o, old) => this.applyEndpointSlice(o, old)),
+      watch<KubernetesObject>(PODS, slimPod, (o, old) => this.applyPod(o, old)),
     ];
     await Promise.all(reflectors.map((r) => r.waitForSync()));
     opts.logger?.info({ services: this.#services.size, endpointSlices: this.#slices.size, pods: this.#pods.size }, 'dns index synced');
@@ -220,6 +224,7 @@ export class ClusterIndex {
   applyService(obj: KubernetesObject | undefined, old: KubernetesObject | undefined): void {
     const prev = old === undefined ? undefined : projectService(old);
     const next = obj === undefined ? undefined : projectService(obj);
+    if (unchanged(prev, next)) return;
     if (prev !== undefined) {
       const key = `${prev.name}.${prev.ns}`;
       const stored = this.#services.get(key);
@@ -246,6 +251,7 @@ export class ClusterIndex {
   }
 
   applyEndpointSlice(obj: KubernetesObject | undefined, old: KubernetesObject | undefined): void {
+    if (obj !== undefined && old !== undefined && unchanged(projectEndpointSlice(old), projectEndpointSlice(obj))) return;
     const oldKey = old === undefined ? undefined : `${old.metadata?.namespace}/${old.metadata?.name}`;
     if (oldKey !== undefined) this.#removeSlice(oldKey);
     const next = obj === undefined ? undefined : projectEndpointSlice(obj);
@@ -272,6 +278,7 @@ export class ClusterIndex {
   }
 
   applyPod(obj: KubernetesObject | undefined, old: KubernetesObject | undefined): void {
+    if (obj !== undefined && old !== undefined && unchanged(projectPod(old), projectPod(obj))) return;
     if (old !== undefined) this.#removePod(`${old.metadata?.namespace}/${old.metadata?.name}`);
     const next = obj === undefined ? undefined : projectPod(obj);
     if (obj !== undefined) {
@@ -302,6 +309,15 @@ export class ClusterIndex {
   }
 }
 
+/**
+ * An update that leaves what DNS reads as it was (a pod's container statuses, a Service's labels) is
+ * not a change: nothing is re-indexed and no listener runs, so the DNS server's answer cache, which
+ * every change empties, survives the status churn of a busy cluster.
+ */
+function unchanged<T>(prev: T | undefined, next: T | undefined): boolean {
+  return prev !== undefined && next !== undefined && isDeepStrictEqual(prev, next);
+}
+
 function addTo(map: Map<string, Set<string>>, key: string, value: string): void {
   let set = map.get(key);
   if (set === undefined) map.set(key, set = new Set());
@@ -323,15 +339,53 @@ function decrement(map: Map<string, number>, key: string): void {
 
 // --- projections (pure) -----------------------------------------------------------------------------
 
+/**
+ * The metadata every slim object keeps: what the Reflector's store is keyed by (namespace/name) and
+ * what its re-list diff compares (resourceVersion: unchanged or not; uid: re-created or not).
+ */
+interface WireMeta {
+  name?: string;
+  namespace?: string;
+  resourceVersion?: string;
+  uid?: string;
+}
+
+interface WirePort { name?: string | null; protocol?: string | null; port?: number | null }
+
 interface WireService {
-  metadata?: { name?: string; namespace?: string };
+  metadata?: WireMeta;
   spec?: {
     type?: string; clusterIP?: string; clusterIPs?: string[]; externalName?: string; publishNotReadyAddresses?: boolean;
-    ports?: Array<{ name?: string; protocol?: string; port?: number }>;
+    ports?: WirePort[] | null;
   };
 }
 
-function projectPorts(ports: ReadonlyArray<{ name?: string | null; protocol?: string | null; port?: number | null }> | undefined | null): PortRecord[] {
+function slimMeta(m: WireMeta | undefined): WireMeta {
+  return { name: m?.name, namespace: m?.namespace, resourceVersion: m?.resourceVersion, uid: m?.uid };
+}
+
+function slimPorts(ports: readonly WirePort[] | null | undefined): WirePort[] | undefined {
+  return ports?.map((p) => ({ name: p.name, protocol: p.protocol, port: p.port }));
+}
+
+/**
+ * What the reflector stores of a Service: the identity (slimMeta) and the spec fields projectService
+ * reads. managedFields, annotations, labels, selector, status, the rest of the spec are dropped.
+ */
+export function slimService(obj: KubernetesObject): KubernetesObject {
+  const s = obj as WireService;
+  const spec = s.spec;
+  const slim: WireService = {
+    metadata: slimMeta(s.metadata),
+    spec: spec === undefined ? undefined : {
+      type: spec.type, clusterIP: spec.clusterIP, clusterIPs: spec.clusterIPs, externalName: spec.externalName,
+      publishNotReadyAddresses: spec.publishNotReadyAddresses, ports: slimPorts(spec.ports),
+    },
+  };
+  return slim as KubernetesObject;
+}
+
+function projectPorts(ports: readonly WirePort[] | undefined | null): PortRecord[] {
   return (ports ?? []).flatMap((p) => typeof p.port === 'number'
     ? [{ name: (p.name ?? '').toLowerCase(), protocol: (p.protocol ?? 'TCP').toLowerCase(), port: p.port }]
     : []);
@@ -358,10 +412,31 @@ export function projectService(obj: KubernetesObject): ServiceRecord | undefined
 }
 
 interface WireSlice {
-  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
+  metadata?: WireMeta & { labels?: Record<string, string> };
   addressType?: string;
-  ports?: Array<{ name?: string; protocol?: string; port?: number }> | null;
+  ports?: WirePort[] | null;
   endpoints?: Array<{ addresses?: string[]; hostname?: string; conditions?: { ready?: boolean | null; serving?: boolean | null } }> | null;
+}
+
+/**
+ * What the reflector stores of an EndpointSlice: the identity, the `kubernetes.io/service-name`
+ * label (the only one projectEndpointSlice reads), the address type, the ports, and per endpoint its
+ * addresses, hostname and ready/serving conditions. Other labels, annotations, managedFields,
+ * ownerReferences, and the endpoints' nodeName, zone, targetRef and hints are dropped.
+ */
+export function slimEndpointSlice(obj: KubernetesObject): KubernetesObject {
+  const s = obj as WireSlice;
+  const service = s.metadata?.labels?.[SERVICE_NAME_LABEL];
+  const slim: WireSlice = {
+    metadata: { ...slimMeta(s.metadata), labels: service === undefined ? undefined : { [SERVICE_NAME_LABEL]: service } },
+    addressType: s.addressType,
+    ports: slimPorts(s.ports),
+    endpoints: s.endpoints?.map((ep) => ({
+      addresses: ep.addresses, hostname: ep.hostname,
+      conditions: ep.conditions === undefined || ep.conditions === null ? undefined : { ready: ep.conditions.ready, serving: ep.conditions.serving },
+    })),
+  };
+  return slim as KubernetesObject;
 }
 
 /** The DNS view of an EndpointSlice; undefined for slices of no Service and FQDN slices. */
@@ -385,9 +460,29 @@ export function projectEndpointSlice(obj: KubernetesObject): SliceRecord | undef
 }
 
 interface WirePod {
-  metadata?: { name?: string; namespace?: string };
+  metadata?: WireMeta;
   spec?: { hostname?: string; subdomain?: string; hostNetwork?: boolean };
   status?: { phase?: string; podIP?: string; podIPs?: Array<{ ip?: string }>; conditions?: Array<{ type?: string; status?: string }> };
+}
+
+/**
+ * What the reflector stores of a Pod: the identity, spec.hostname/subdomain/hostNetwork, and of the
+ * status the phase, the IPs and the Ready condition (projectPod reads no other). Containers,
+ * volumes, the rest of the spec and status, labels, annotations and managedFields are dropped:
+ * most of a pod's bytes.
+ */
+export function slimPod(obj: KubernetesObject): KubernetesObject {
+  const p = obj as WirePod;
+  const { spec, status } = p;
+  const slim: WirePod = {
+    metadata: slimMeta(p.metadata),
+    spec: spec === undefined ? undefined : { hostname: spec.hostname, subdomain: spec.subdomain, hostNetwork: spec.hostNetwork },
+    status: status === undefined ? undefined : {
+      phase: status.phase, podIP: status.podIP, podIPs: status.podIPs?.map((x) => ({ ip: x.ip })),
+      conditions: status.conditions?.flatMap((c) => c.type === 'Ready' ? [{ type: c.type, status: c.status }] : []),
+    },
+  };
+  return slim as KubernetesObject;
 }
 
 /**

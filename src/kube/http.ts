@@ -154,7 +154,13 @@ function readBody(res: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     res.on('data', (c: Buffer) => chunks.push(c));
-    res.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.once('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      // The listeners stay on the response, which outlives the request (a reflector's last LIST page
+      // was found kept this way): let go of the chunks they reach.
+      chunks.length = 0;
+      resolve(body);
+    });
     res.on('error', reject);
     res.once('close', () => { if (!res.complete) reject(Object.assign(new Error('the connection closed before the response ended'), { code: 'ECONNRESET' })); });
   });

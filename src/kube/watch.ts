@@ -9,6 +9,9 @@
 //
 // Bookmarks (allowWatchBookmarks) keep the last resourceVersion fresh on quiet watches, so a
 // reconnect rarely lands on an expired one (https://kubernetes.io/docs/reference/using-api/api-concepts/#watch-bookmarks).
+// An optional transform cuts each object down before it is stored, like client-go's
+// SharedIndexInformer.SetTransform, so a consumer that reads a few fields does not keep whole objects.
+import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type http from 'node:http';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
@@ -41,6 +44,21 @@ export interface ReflectorOptions<T extends KubernetesObject> {
    * old (410), the reflector re-lists and emits the difference, like after any expired watch.
    */
   resume?: { resourceVersion: string; objects: readonly T[] };
+  /**
+   * Applied to every object as it arrives (LIST items, ADDED/MODIFIED/DELETED watch objects, the
+   * `resume` objects) BEFORE it is stored or emitted, so the store holds only what it returns; like
+   * client-go's SharedIndexInformer.SetTransform, whose main use is the same: dropping fields a
+   * consumer never reads (managedFields, annotations, most of a pod spec) to save memory.
+   *
+   * It must keep `metadata.name`, `metadata.namespace`, `metadata.resourceVersion` and
+   * `metadata.uid`: the store is keyed by namespace/name, and the re-list diff (store.ts diffRelist)
+   * tells an unchanged object by its resourceVersion and a re-created one by its uid. The reflector
+   * checks this on every object; a transform that loses one is a bug and fails with an
+   * AssertionError. It may return a new object or change the given one in place (the reflector owns
+   * what it parsed; `resume` objects are the caller's). Like client-go's TransformFunc it should be
+   * idempotent: resumed objects may come from a store that was already transformed.
+   */
+  transform?: (obj: T) => T;
 }
 
 export interface ReflectorEvents<T> {
@@ -135,7 +153,10 @@ export class Reflector<T extends KubernetesObject = KubernetesObject> extends Ev
     let needList = true;
     const resume = this.#opts.resume;
     if (resume !== undefined) {
-      for (const obj of resume.objects) this.#store.set(objectKey(obj), obj);
+      for (const obj of resume.objects) {
+        const kept = this.#transform(obj);
+        this.#store.set(objectKey(kept), kept);
+      }
       this.#resourceVersion = resume.resourceVersion;
       needList = false;
       this.#markSynced();
@@ -158,6 +179,9 @@ export class Reflector<T extends KubernetesObject = KubernetesObject> extends Ev
         }
         expiredInARow = 0;
       } catch (err) {
+        // A bug (a transform that drops the object's identity), not a failure to retry: end the run
+        // (an unhandled rejection, or stop() rejects), as the same bug in a watch event would throw.
+        if (err instanceof assert.AssertionError) throw err;
         if (this.#stopped) break;
         const status = toApiStatus(err);
         if (status.code === 410) needList = true;
@@ -176,7 +200,7 @@ export class Reflector<T extends KubernetesObject = KubernetesObject> extends Ev
       });
       // LIST items carry no kind/apiVersion; watch events do. Give consumers one shape.
       const kind = page.kind?.replace(/List$/, '');
-      for (const item of page.items) items.push({ apiVersion: page.apiVersion, kind, ...item });
+      for (const item of page.items) items.push(this.#transform({ apiVersion: page.apiVersion, kind, ...item }));
       cont = page.metadata?.continue === '' ? undefined : page.metadata?.continue;
       resourceVersion = page.metadata?.resourceVersion ?? '';
     } while (cont !== undefined && !this.#stopped);
@@ -247,13 +271,31 @@ export class Reflector<T extends KubernetesObject = KubernetesObject> extends Ev
       const status = toApiStatus(obj);
       return status.code === 410 ? 'expired' : new KubeApiError(status);
     }
+    // Read before the transform: the watch position must not depend on what the caller keeps.
     const rv = obj?.metadata?.resourceVersion;
     if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') {
-      if (obj !== undefined) this.#deliver(deltasForEvent(this.#store, type, obj));
+      if (obj !== undefined) this.#deliver(deltasForEvent(this.#store, type, this.#transform(obj)));
     }
     // BOOKMARK carries only a resourceVersion; unknown types are ignored but still move it on.
     if (rv !== undefined && rv !== '') this.#resourceVersion = rv;
     return 'ok';
+  }
+
+  /** The caller's transform, checked to keep what the store and the re-list diff depend on. */
+  #transform(obj: T): T {
+    const transform = this.#opts.transform;
+    if (transform === undefined) return obj;
+    const before = obj.metadata;
+    const identity = [before?.name, before?.namespace, before?.resourceVersion, before?.uid];
+    const kept = transform(obj);
+    const after = kept.metadata;
+    // A transform that loses these would corrupt the store silently (objects under the wrong key,
+    // re-lists delivering everything again or missing re-creations): a bug in the caller, so an
+    // assertion rather than something to retry. Plain comparisons: this runs for every object.
+    if (after?.name !== identity[0] || after?.namespace !== identity[1] || after?.resourceVersion !== identity[2] || after?.uid !== identity[3]) {
+      assert.fail(`the transform of ${this.description} must keep metadata.name, namespace, resourceVersion and uid`);
+    }
+    return kept;
   }
 
   /** Applies each delta to the store, then emits it, so a listener reading the store sees the event's state. */

@@ -59,3 +59,49 @@ t.test('without an error listener, failures are retried silently instead of thro
   t.notOk(r.hasSynced);
   await r.stop();
 });
+
+// The transform option (client-go's SetTransform). Resumed objects go through it before the first
+// network call, so these need no API server; test/integration/kube/watch-transform.test.ts covers
+// LIST, WATCH and the re-list after a 410 against a real one.
+interface Cm { metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string; annotations?: Record<string, string> }; data?: Record<string, string> }
+const whole = (name: string): Cm => ({
+  metadata: { name, namespace: 'ns', resourceVersion: '7', uid: `uid-${name}`, annotations: { big: 'x'.repeat(100) } },
+  data: { keep: name, bulk: 'y'.repeat(100) },
+});
+const keepOnly = (cm: Cm): Cm => ({
+  metadata: { name: cm.metadata?.name, namespace: cm.metadata?.namespace, resourceVersion: cm.metadata?.resourceVersion, uid: cm.metadata?.uid },
+  data: { keep: cm.data?.['keep'] ?? '' },
+});
+
+t.test('resumed objects are stored transformed, before anything is watched', async (t) => {
+  const objects = [whole('a'), whole('b')];
+  const r = new Reflector<Cm>(kubeConfigFor(`https://127.0.0.1:${await closedPort()}`), {
+    resource: { version: 'v1', plural: 'configmaps' }, backoff: { initialMs: 1000, maxMs: 1000 },
+    resume: { resourceVersion: '7', objects }, transform: keepOnly,
+  });
+  r.start();
+  t.teardown(() => r.stop());
+  t.ok(r.hasSynced);
+  t.strictSame([...r.store], [['ns/a', keepOnly(whole('a'))], ['ns/b', keepOnly(whole('b'))]], 'only what the transform returned');
+  t.strictSame(objects, [whole('a'), whole('b')], 'the caller\'s objects are left as they were');
+});
+
+const identityCases: Array<{ name: string; lose: (cm: Cm) => void }> = [
+  { name: 'a transform that drops metadata.name is a bug: an AssertionError ends the run', lose: (cm) => { delete cm.metadata?.name; } },
+  { name: 'a transform that drops metadata.namespace is a bug', lose: (cm) => { delete cm.metadata?.namespace; } },
+  { name: 'a transform that drops metadata.resourceVersion is a bug', lose: (cm) => { delete cm.metadata?.resourceVersion; } },
+  { name: 'a transform that changes metadata.uid is a bug', lose: (cm) => { if (cm.metadata !== undefined) cm.metadata.uid = 'other'; } },
+];
+
+for (const c of identityCases) {
+  t.test(c.name, async (t) => {
+    const r = new Reflector<Cm>(kubeConfigFor(`https://127.0.0.1:${await closedPort()}`), {
+      resource: { version: 'v1', plural: 'configmaps' },
+      resume: { resourceVersion: '7', objects: [whole('a')] },
+      transform: (cm) => { const out = keepOnly(cm); c.lose(out); return out; },
+    });
+    r.start();
+    await t.rejects(r.stop(), { name: 'AssertionError', message: /must keep metadata\.name, namespace, resourceVersion and uid/ });
+    t.equal(r.store.size, 0, 'nothing was stored');
+  });
+}
