@@ -30,7 +30,7 @@ const SERVERS = ['vcnet', ...COREDNS_VARIANTS.map((v) => v.id)];
 const MIXES: readonly MixId[] = ['hits', 'nxdomain', 'search'];
 
 const FULL: DnsPlan = {
-  rounds: 2,
+  rounds: 5,
   // A round of one mix is about 40 s with the three servers (2 × 6.3 s each): room for two or three re-runs.
   retryBudgetMs: 90_000,
   warmupMs: 1000,

@@ -42,7 +42,7 @@ export class HostServiceIndex implements HostServices {
     const started: Array<Reflector<V1Service>> = [];
     for (const ns of wanted) {
       if (this.#reflectors.has(ns)) continue;
-      const reflector = new Reflector<V1Service>(this.#kc, { resource: { version: 'v1', plural: 'services' }, namespace: ns });
+      const reflector = new Reflector<V1Service>(this.#kc, { resource: { version: 'v1', plural: 'services' }, namespace: ns, transform: slimHostService });
       reflector.on('error', (status) => this.#onError?.(ns, status));
       for (const event of ['add', 'update', 'delete', 'synced'] as const) reflector.on(event, () => this.#changed());
       this.#reflectors.set(ns, reflector.start());
@@ -75,4 +75,19 @@ export class HostServiceIndex implements HostServices {
     this.#changed();
     await Promise.all(all.map((r) => r.stop()));
   }
+}
+
+/**
+ * What the index keeps of a host Service: its identity (the reflector's store and re-list diff need
+ * name, namespace, resourceVersion and uid) and the spec fields the rules answer from (rule-resolver.ts
+ * #service): type, externalName and the ClusterIPs. Idempotent, as the Reflector's transform must be.
+ */
+export function slimHostService(svc: V1Service): V1Service {
+  const m = svc.metadata;
+  const spec = svc.spec;
+  return {
+    apiVersion: svc.apiVersion, kind: svc.kind,
+    metadata: { name: m?.name, namespace: m?.namespace, resourceVersion: m?.resourceVersion, uid: m?.uid },
+    spec: { type: spec?.type, externalName: spec?.externalName, clusterIP: spec?.clusterIP, clusterIPs: spec?.clusterIPs },
+  };
 }

@@ -1,6 +1,6 @@
 // Prometheus metrics of the DNS server, `vcnet_dns_` prefixed, on the registry the caller passes
 // (each server gets its own in tests, like ProxyMetrics).
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Query types worth a label value of their own; every other type counts as `other` (bounded cardinality). */
 const KNOWN_TYPES = new Set(['A', 'AAAA', 'CNAME', 'SRV', 'PTR', 'TXT', 'MX', 'NS', 'SOA', 'ANY', 'HTTPS', 'SVCB', 'CAA', 'DS', 'DNSKEY', 'AXFR', 'IXFR']);
@@ -11,6 +11,9 @@ export class DnsMetrics {
   readonly duration: Histogram<'source'>;
   readonly dropped: Counter<'reason'>;
   readonly truncated: Counter;
+  readonly cacheHits: Counter;
+  readonly cacheInvalidations: Counter;
+  readonly cacheEntries: Gauge;
 
   constructor(registry = new Registry()) {
     this.registry = registry;
@@ -36,6 +39,21 @@ export class DnsMetrics {
     this.truncated = new Counter({
       name: 'vcnet_dns_truncated_responses_total',
       help: 'UDP answers sent with TC=1 because they exceeded the client\'s payload size.',
+      registers: [registry],
+    });
+    this.cacheHits = new Counter({
+      name: 'vcnet_dns_answer_cache_hits_total',
+      help: 'Queries answered from the answer cache (the rest of vcnet_dns_queries_total was resolved).',
+      registers: [registry],
+    });
+    this.cacheInvalidations = new Counter({
+      name: 'vcnet_dns_answer_cache_invalidations_total',
+      help: 'Times the answer cache was emptied because what the resolvers answer from changed.',
+      registers: [registry],
+    });
+    this.cacheEntries = new Gauge({
+      name: 'vcnet_dns_answer_cache_entries',
+      help: 'Answers the answer cache holds.',
       registers: [registry],
     });
   }

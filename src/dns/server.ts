@@ -151,14 +151,17 @@ export class DnsServer {
     if (!Number.isInteger(entries) || entries < 0) throw new Error(`invalid answer cache size ${opts.answerCacheEntries}`);
     // Only a resolver that announces its changes can have its answers kept.
     this.#answerCacheEntries = opts.resolver.onChange === undefined ? 0 : entries;
-    this.#unsubscribe = opts.resolver.onChange?.(() => this.invalidate());
     this.metrics = new DnsMetrics(opts.registry);
+    this.#unsubscribe = opts.resolver.onChange?.(() => this.invalidate());
   }
 
   /** Forgets every stored answer: the resolver's onChange calls it on every change. */
   invalidate(): void {
     this.#generation++;
+    if (this.#answers.size === 0) return;
     this.#answers.clear();
+    this.metrics.cacheInvalidations.inc();
+    this.metrics.cacheEntries.set(0);
   }
 
   /** How many answers the cache holds (metrics, tests). */
@@ -308,6 +311,7 @@ export class DnsServer {
     }
     out[0] = msg[0] as number;
     out[1] = msg[1] as number;
+    this.metrics.cacheHits.inc();
     this.metrics.observe(entry.type, entry.rcode, entry.source, started);
     return out;
   }
@@ -323,6 +327,7 @@ export class DnsServer {
     const bytes = Buffer.allocUnsafeSlow(out.length);
     out.copy(bytes);
     this.#answers.set(key, { bytes, ...labels, rotate: rotation(out, reply), turn: 1 });
+    this.metrics.cacheEntries.set(this.#answers.size);
   }
 
   async #handle(msg: Buffer, transport: 'udp' | 'tcp', started: bigint, key: string | undefined): Promise<Buffer | undefined> {

@@ -163,6 +163,7 @@ t.test('the resolver is asked once; a change it announces is answered at once', 
   t.equal(resolver.asked, 2, 'asked once per transport');
   resolver.change();
   t.equal(server.cachedAnswers, 0, 'the change emptied the cache');
+  t.match(await server.metrics.registry.metrics(), /vcnet_dns_answer_cache_invalidations_total 1\b/, 'counted');
   t.same(addresses(await server.handle(q('a.test'), 'udp')), ['10.0.0.2'], 'the new address right after the change');
   t.equal(resolver.asked, 3);
 });
@@ -228,4 +229,7 @@ t.test('two or more addresses rotate by one per answer, from the cache and over 
   const text = await registry.metrics();
   t.match(text, /vcnet_dns_queries_total\{type="A",rcode="NOERROR"\} 4\b/, 'answers from the cache are counted like any other');
   t.match(text, /vcnet_dns_duration_seconds_count\{source="cluster"\} 7\b/);
+  t.match(text, /vcnet_dns_answer_cache_hits_total 5\b/, '5 of the 7 came from the cache (the first A and the first AAAA were resolved)');
+  t.match(text, /vcnet_dns_answer_cache_entries 2\b/, 'two answers kept: A without EDNS, AAAA with');
+  t.match(text, /vcnet_dns_answer_cache_invalidations_total 0\b/);
 });

@@ -3,7 +3,7 @@
 import t from 'tap';
 import type { V1Service } from '@kubernetes/client-node';
 import { createResolverChain, MAX_DEPTH } from '../../../src/dns/chain.ts';
-import type { HostServiceLookup, HostServices } from '../../../src/dns/host-index.ts';
+import { slimHostService, type HostServiceLookup, type HostServices } from '../../../src/dns/host-index.ts';
 import { RuleResolver } from '../../../src/dns/rule-resolver.ts';
 import type { ResolveDNSRule } from '../../../src/config/resolve-dns.ts';
 import type { Question, Resolution, Resolver } from '../../../src/dns/types.ts';
@@ -195,4 +195,28 @@ t.test('onChange: the chain announces the changes of its rules and cluster zone,
 
   const without = createResolverChain({ cluster: zone('cluster.local', {}), forward: forwarder({}), fallbackHostCluster: false, clusterDomain: 'cluster.local' });
   t.equal(without.onChange, undefined, 'a zone without onChange: the chain has none, so nothing it answers is kept');
+});
+
+t.test('slimHostService keeps what the rules answer from, and the identity the reflector needs', async (t) => {
+  const whole: V1Service = {
+    apiVersion: 'v1', kind: 'Service',
+    metadata: { name: 'api', namespace: 'infra', uid: 'u1', resourceVersion: '42', labels: { app: 'api' }, annotations: { big: 'x'.repeat(1000) }, managedFields: [{ manager: 'kubectl' }] },
+    spec: { type: 'ClusterIP', clusterIP: '10.96.7.7', clusterIPs: ['10.96.7.7'], selector: { app: 'api' }, ports: [{ port: 80 }] },
+    status: { loadBalancer: {} },
+  };
+  const slim = slimHostService(whole);
+  t.same(slim.metadata, { name: 'api', namespace: 'infra', uid: 'u1', resourceVersion: '42' }, 'identity only');
+  t.same(slim.spec, { type: 'ClusterIP', externalName: undefined, clusterIP: '10.96.7.7', clusterIPs: ['10.96.7.7'] }, 'the fields the rules read');
+  t.equal(slim.status, undefined);
+  t.same(slimHostService(slim), slim, 'idempotent');
+  const answer = async (svc: V1Service): Promise<Resolution | undefined> => {
+    const rules = new RuleResolver({
+      rules: [{ service: 'shop/api', target: { hostService: 'infra/api' } } as ResolveDNSRule], clusterDomain: 'cluster.local',
+      hostServices: { lookup: () => ({ state: 'found', service: svc }) }, follow: forwarder({}),
+    });
+    return rules.resolve({ name: 'api.shop.svc.cluster.local', type: 'A' }, ctx);
+  };
+  t.same(await answer(slim), await answer(whole), 'a rule answers the same from the slim Service');
+  const ext = slimHostService({ metadata: { name: 'e', namespace: 'infra' }, spec: { type: 'ExternalName', externalName: 'db.example.com' } });
+  t.equal(ext.spec?.externalName, 'db.example.com', 'ExternalName kept');
 });
