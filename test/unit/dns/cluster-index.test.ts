@@ -221,3 +221,43 @@ t.test('an update that leaves what DNS reads as it was is not a change (no liste
   t.equal(changes.length, 4, 'a delete is a change');
   t.equal(index.service('shop', 'api'), undefined);
 });
+
+t.test('keys shared by several objects: slices of one Service, two pods on one IP', async (t) => {
+  const index = new ClusterIndex();
+  index.applyService(service('db', { clusterIP: 'None', ports: [{ name: 'pg', port: 5432, protocol: 'TCP' }] }), undefined);
+  const slice = (name: string, ip: string): KubernetesObject => ({
+    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: meta('shop', name, { labels: { 'kubernetes.io/service-name': 'db' } }),
+    addressType: 'IPv4', ports: [{ name: 'pg', protocol: 'TCP', port: 5432 }], endpoints: [{ addresses: [ip] }],
+  } as KubernetesObject);
+  const ips = (): string[] => index.endpoints('shop', 'db').map((e) => e.ip).sort();
+  const s1 = slice('db-1', '10.0.0.1');
+  const s2 = slice('db-2', '10.0.0.2');
+  index.applyEndpointSlice(s1, undefined);
+  t.same(ips(), ['10.0.0.1'], 'one slice');
+  index.applyEndpointSlice(s2, undefined);
+  t.same(ips(), ['10.0.0.1', '10.0.0.2'], 'two slices of one Service');
+  index.applyEndpointSlice(undefined, s1);
+  t.same(ips(), ['10.0.0.2'], 'the first removed: the other stays');
+  index.applyEndpointSlice(s1, undefined);
+  t.same(ips(), ['10.0.0.1', '10.0.0.2'], 'added back');
+  index.applyEndpointSlice(undefined, s1);
+  index.applyEndpointSlice(undefined, s2);
+  t.same(ips(), [], 'both removed');
+
+  const pod = (name: string): KubernetesObject => ({
+    apiVersion: 'v1', kind: 'Pod', metadata: meta('shop', name), spec: {},
+    status: { phase: 'Running', podIP: '10.244.1.5', podIPs: [{ ip: '10.244.1.5' }] },
+  } as KubernetesObject);
+  const names = (): string[] => index.podsByIP('10.244.1.5').map((p) => p.name).sort();
+  const a = pod('agent-a');
+  const b = pod('agent-b');
+  index.applyPod(a, undefined);
+  index.applyPod(b, undefined);
+  t.same(names(), ['agent-a', 'agent-b'], 'an IP reused before the old pod\'s delete arrived: both');
+  index.applyPod(undefined, b);
+  t.same(names(), ['agent-a'], 'one left');
+  index.applyPod(a, undefined);
+  t.same(names(), ['agent-a'], 'the same pod added twice is there once');
+  index.applyPod(undefined, a);
+  t.same(names(), [], 'none left');
+});
