@@ -17,9 +17,6 @@ type Handler = (query: DecodedPacket, transport: 'udp' | 'tcp') => Promise<Packe
 interface FakeDns { port: number; udpQueries: DecodedPacket[]; tcpQueries: DecodedPacket[]; close(): Promise<void> }
 
 async function fakeDns(t: { teardown(fn: () => unknown): void }, handler: Handler): Promise<FakeDns> {
-  const udp = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
-  const port = udp.address().port;
   const tcp = net.createServer((socket) => {
     let buf = Buffer.alloc(0);
     socket.on('data', async (chunk: Buffer) => {
@@ -35,7 +32,25 @@ async function fakeDns(t: { teardown(fn: () => unknown): void }, handler: Handle
     });
     socket.on('error', () => undefined);
   });
-  await new Promise<void>((resolve) => tcp.listen(port, '127.0.0.1', resolve));
+  // UDP first on a free port, then TCP on the same number. That TCP port can be in use (another
+  // process's outgoing connection got it as its ephemeral port): then try another, as DnsServer does.
+  let udp: dgram.Socket;
+  for (let attempt = 0; ; attempt++) {
+    udp = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+    const candidate = udp.address().port;
+    const listened = await new Promise<boolean>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        if (err.code !== 'EADDRINUSE' || attempt >= 20) reject(err);
+        else resolve(false);
+      };
+      tcp.once('error', onError);
+      tcp.listen(candidate, '127.0.0.1', () => { tcp.off('error', onError); resolve(true); });
+    });
+    if (listened) break;
+    udp.close();
+  }
+  const port = udp.address().port;
   const fake: FakeDns = {
     port, udpQueries: [], tcpQueries: [],
     close: async () => {
