@@ -446,35 +446,44 @@ export class DnsServer {
   }
 }
 
-/** Reads the one question at offset 12 with the checks dns-packet leaves out; undefined → FORMERR. */
-export function readQuestion(msg: Buffer): RawQuestion | undefined {
+/**
+ * Walks the question's name at offset 12 with the checks dns-packet leaves out, and returns the
+ * offset just past its root label, or -1 (FORMERR). A question is the first name in a message, so
+ * there is nothing before it to point to: a compression pointer (a length over 63) is refused too.
+ */
+function questionNameEnd(msg: Buffer): number {
   let off = HEADER_BYTES;
-  const labels: string[] = [];
   let wire = 1;
   for (;;) {
-    if (off >= msg.length) return undefined;
+    if (off >= msg.length) return -1;
     const len = msg[off] as number;
     off++;
-    if (len === 0) break;
-    // A question is the first name in the message: there is nothing before it to point to.
-    if (len > MAX_LABEL_BYTES) return undefined;
-    if (off + len > msg.length) return undefined;
+    if (len === 0) return off;
+    if (len > MAX_LABEL_BYTES || off + len > msg.length) return -1;
     wire += len + 1;
-    if (wire > MAX_NAME_BYTES) return undefined;
+    if (wire > MAX_NAME_BYTES) return -1;
     for (let i = off; i < off + len; i++) {
       const b = msg[i] as number;
       // Printable ASCII without the dot: anything else cannot be spelled back unambiguously.
-      if (b < 0x21 || b > 0x7e || b === 0x2e) return undefined;
+      if (b < 0x21 || b > 0x7e || b === 0x2e) return -1;
     }
-    labels.push(msg.toString('latin1', off, off + len));
     off += len;
   }
-  if (off + 4 > msg.length) return undefined;
+}
+
+/** Reads the one question at offset 12 with the checks of questionNameEnd; undefined → FORMERR. */
+export function readQuestion(msg: Buffer): RawQuestion | undefined {
+  const nameEnd = questionNameEnd(msg);
+  if (nameEnd < 0 || nameEnd + 4 > msg.length) return undefined;
+  const labels: string[] = [];
+  for (let off = HEADER_BYTES; off < nameEnd - 1; off += (msg[off] as number) + 1) {
+    labels.push(msg.toString('latin1', off + 1, off + 1 + (msg[off] as number)));
+  }
   return {
-    bytes: Buffer.from(msg.subarray(HEADER_BYTES, off + 4)),
+    bytes: Buffer.from(msg.subarray(HEADER_BYTES, nameEnd + 4)),
     name: labels.length === 0 ? '.' : labels.join('.'),
-    qtype: msg.readUInt16BE(off),
-    qclass: msg.readUInt16BE(off + 2),
+    qtype: msg.readUInt16BE(nameEnd),
+    qclass: msg.readUInt16BE(nameEnd + 2),
   };
 }
 
@@ -491,22 +500,8 @@ export function cacheKey(msg: Buffer, transport: 'udp' | 'tcp'): string | undefi
   if (msg.readUInt16BE(4) !== 1 || msg.readUInt16BE(6) !== 0 || msg.readUInt16BE(8) !== 0) return undefined;
   const arcount = msg.readUInt16BE(10);
   if (arcount > 1) return undefined;
-  let off = HEADER_BYTES;
-  let wire = 1;
-  for (;;) {
-    if (off >= msg.length) return undefined;
-    const len = msg[off] as number;
-    off++;
-    if (len === 0) break;
-    if (len > MAX_LABEL_BYTES || off + len > msg.length) return undefined;
-    wire += len + 1;
-    if (wire > MAX_NAME_BYTES) return undefined;
-    for (let i = off; i < off + len; i++) {
-      const b = msg[i] as number;
-      if (b < 0x21 || b > 0x7e || b === 0x2e) return undefined;
-    }
-    off += len;
-  }
+  const off = questionNameEnd(msg);
+  if (off < 0) return undefined;
   const end = off + 4;
   if (end > msg.length) return undefined;
   const qtype = msg.readUInt16BE(off);
