@@ -10,6 +10,7 @@ import { kubeconfigYaml, writeKubeconfig, type KubeconfigUser } from '../local/k
 import { readEndpoints, STATE_DIR } from './paths.ts';
 import { readEnvState } from '../local/env.ts';
 import type { Command } from './command.ts';
+import type { Logger } from '../observability/logger.ts';
 
 /** --config, then flags on top. */
 export function configFrom(values: Record<string, unknown>): VcnetConfig {
@@ -44,26 +45,50 @@ const CONFIG_FLAGS = {
 } satisfies Command['options'];
 
 export const serveCommand: Command = {
-  summary: 'Runs the vcnet proxy in front of the virtual kube-apiserver until SIGTERM or SIGINT.',
+  summary: 'Runs the vcnet proxy, its webhooks and sync, and (with vcnet.dns.enabled) the DNS server, until SIGTERM or SIGINT.',
   options: CONFIG_FLAGS,
   async run(values: Record<string, unknown>): Promise<number> {
     const file = values['config'] as string | undefined;
     const s = await serve(configFrom(values), file === undefined ? {} : { configFile: resolve(file) });
-    // A bug must not vanish silently: log it with its stack, as one structured line, then exit
-    // non-zero (Node's default for both) so the kubelet restarts the container.
-    process.on('uncaughtException', (err) => { s.logger.fatal({ err }, 'uncaught exception: exiting'); process.exit(70); });
-    process.on('unhandledRejection', (err) => { s.logger.fatal({ err }, 'unhandled promise rejection: exiting'); process.exit(70); });
-    await new Promise<void>((done) => {
-      const stop = (signal: string): void => {
-        s.logger.info({ signal }, 'shutting down');
-        s.close().then(done, (err: unknown) => { s.logger.error({ err }, 'shutdown failed'); done(); });
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
+    await untilSignal(s.logger, () => s.close());
     return 0;
   },
 };
+
+const DNS_FLAGS = {
+  config: { type: 'string', short: 'c' },
+  'virtual-kubeconfig': { type: 'string' },
+  'metrics-port': { type: 'string' },
+  'log-level': { type: 'string' },
+} satisfies Command['options'];
+
+export const dnsCommand: Command = {
+  summary: 'Runs only vcnet\'s DNS server (vcnet.dns.*, whatever vcnet.dns.enabled says) with its health and metrics port, until SIGTERM or SIGINT: DNS in pods of its own, beside a vcnet serve with vcnet.dns.enabled: false (docs/dns.md).',
+  options: DNS_FLAGS,
+  async run(values: Record<string, unknown>): Promise<number> {
+    const file = values['config'] as string | undefined;
+    const { runDns } = await import('./dns.ts');
+    const d = await runDns(configFrom(values), file === undefined ? {} : { configFile: resolve(file) });
+    await untilSignal(d.logger, () => d.close());
+    return 0;
+  },
+};
+
+/** Runs until SIGTERM or SIGINT, then `close()`. A bug must not vanish silently meanwhile. */
+async function untilSignal(logger: Logger, close: () => Promise<void>): Promise<void> {
+  // Logged with its stack, as one structured line, then a non-zero exit (Node's default for both)
+  // so the kubelet restarts the container.
+  process.on('uncaughtException', (err) => { logger.fatal({ err }, 'uncaught exception: exiting'); process.exit(70); });
+  process.on('unhandledRejection', (err) => { logger.fatal({ err }, 'unhandled promise rejection: exiting'); process.exit(70); });
+  await new Promise<void>((done) => {
+    const stop = (signal: string): void => {
+      logger.info({ signal }, 'shutting down');
+      close().then(done, (err: unknown) => { logger.error({ err }, 'shutdown failed'); done(); });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
 
 export const certsCommand: Command = {
   summary: 'Creates vcnet\'s CA and serving certificate if missing (reusing valid ones) and prints them. --renew issues a new serving certificate now; a running vcnet serve picks it up without dropping connections.',

@@ -4,14 +4,16 @@
 // the config file while vcnet runs; everything else in it needs a restart.
 import { watch, type FSWatcher } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadConfigFile, type ResolveDNSRule, type VcnetConfig } from '../config/index.ts';
 import {
   ClusterIndex, ClusterResolver, DnsCache, DnsServer, Forwarder, HostServiceIndex, RuleResolver, RuleSet,
   createResolverChain, forwardUpstreams,
 } from '../dns/index.ts';
 import { loadKubeConfig } from '../kube/index.ts';
-import type { Logger } from '../observability/logger.ts';
+import { startHealthServer } from '../observability/health.ts';
+import { createLogger, type Logger } from '../observability/logger.ts';
+import { hostKubeConfigFor } from './sync.ts';
 
 export interface DnsRuntime {
   readonly server: DnsServer;
@@ -126,3 +128,29 @@ function needsHost(rules: readonly ResolveDNSRule[]): boolean {
 
 /** Without host access no rule may name a host Service (startDns refuses such rules). */
 const NO_HOST = { lookup: () => ({ state: 'unknown' as const }) };
+
+/**
+ * `vcnet dns`: the DNS server alone, in a process of its own, with the health and metrics port
+ * (`vcnet.observability`). Run beside a `vcnet serve` whose `vcnet.dns.enabled` is false, it answers
+ * on an event loop no proxied request shares, and scales apart from the proxy.
+ */
+export async function runDns(config: VcnetConfig, opts: { configFile?: string } = {}): Promise<{ logger: Logger; close(): Promise<void> }> {
+  const logger = createLogger(config.vcnet.logLevel);
+  if (config.vcnet.virtual.kubeconfig === '') {
+    throw new Error('vcnet.virtual.kubeconfig is required: the DNS server indexes the virtual cluster\'s Services, EndpointSlices and Pods');
+  }
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'vcnet_' });
+  const dns = await startDns(config, { logger, registry, configFile: opts.configFile, hostKubeConfig: hostKubeConfigFor(config) });
+  const v = config.vcnet.observability;
+  // Ready once startDns returns: the index has listed everything and the sockets are bound.
+  const health = await startHealthServer({ host: v.bindAddress, port: v.port, registry, logger, checks: {} });
+  logger.info({ dns: dns.server.address(), health: health.url }, 'vcnet dns is serving');
+  return {
+    logger,
+    async close() {
+      await health.close();
+      await dns.close();
+    },
+  };
+}

@@ -9,7 +9,8 @@ const USAGE = `vcnet ${pkg.version} — networking for virtual Kubernetes cluste
 Usage: vcnet <command> [flags]
 
 Commands:
-  serve        run the proxy (and, as they land, the webhook and DNS) in the foreground
+  serve        run the proxy, its webhooks and sync, and the DNS server in the foreground
+  dns          run only the DNS server (for DNS in pods of its own)
   up           build what is missing, start a local host and virtual control plane and vcnet
   down         stop everything 'up' started and remove its data
   kubeconfig   write a kubeconfig that reaches the virtual cluster through vcnet
@@ -21,6 +22,7 @@ Run 'vcnet <command> --help' for a command's flags.`;
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./commands.ts')).serveCommand,
+  dns: async () => (await import('./commands.ts')).dnsCommand,
   up: async () => (await import('./up.ts')).upCommand,
   down: async () => (await import('./up.ts')).downCommand,
   kubeconfig: async () => (await import('./commands.ts')).kubeconfigCommand,

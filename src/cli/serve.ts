@@ -9,8 +9,7 @@ import { startProxy, type ProxyServer } from '../proxy/server.ts';
 import { upstreamFromKubeconfig, upstreamFromKubeConfig, probeUpstream, closeUpstream } from '../proxy/upstream.ts';
 import type { RedirectOptions } from '../proxy/redirector.ts';
 import { startDns, type DnsRuntime } from './dns.ts';
-import { startSync, type SyncRuntime } from './sync.ts';
-import { loadKubeConfig } from '../kube/index.ts';
+import { hostKubeConfigFor, startSync, type SyncRuntime } from './sync.ts';
 
 export const SERVING_CA = 'vcnet-ca';
 export const SERVING_CERT = 'proxy-serving';
@@ -102,7 +101,7 @@ export async function serve(config: VcnetConfig, opts: ServeOptions = {}): Promi
   const dns = v.dns.enabled
     ? await startDns(config, {
       logger, registry: metrics.registry, configFile: opts.configFile,
-      hostKubeConfig: sync?.host.kubeConfig ?? (v.host.kubeconfig === '' ? undefined : loadKubeConfig(v.host.kubeconfig)),
+      hostKubeConfig: sync?.host.kubeConfig ?? hostKubeConfigFor(config),
     })
     : undefined;
 

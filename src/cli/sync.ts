@@ -189,6 +189,15 @@ export const RECONCILER_LEASE = 'vcnet-reconciler';
 
 const SA_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
+/**
+ * vcnet's host cluster: `vcnet.host.kubeconfig`, or the pod's service account when that is empty and
+ * vcnet runs in a pod; undefined when it is empty outside a pod (no host access).
+ */
+export function hostKubeConfigFor(config: VcnetConfig): KubeConfig | undefined {
+  if (config.vcnet.host.kubeconfig !== '') return loadKubeConfig(config.vcnet.host.kubeconfig);
+  return isInCluster() ? inClusterKubeConfig() : undefined;
+}
+
 /** Running in a pod with a service account: an empty `vcnet.host.kubeconfig` means "this cluster". */
 function isInCluster(): boolean {
   return (process.env['KUBERNETES_SERVICE_HOST'] ?? '') !== '' && existsSync(SA_TOKEN);

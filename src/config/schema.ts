@@ -45,7 +45,7 @@ export const schema = section('The vcnet configuration.', {
       clusterDomain: string({
         default: 'cluster.local',
         check: checkDNS1123Subdomain,
-        doc: 'The DNS domain of the virtual cluster (a DNS-1123 subdomain): service names end in `svc.<clusterDomain>`.',
+        doc: 'The DNS domain of the virtual cluster (a DNS-1123 subdomain): service names end in `svc.<clusterDomain>`. With another domain, vcnet\'s DNS answers `cluster.local` as well, as CoreDNS does in vCluster ([dns.md](dns.md)).',
       }),
       fallbackHostCluster: boolean({
         default: false,
@@ -318,7 +318,7 @@ export const schema = section('The vcnet configuration.', {
     dns: section('vcnet\'s DNS server (vcluster-networking.md section 7), in place of the CoreDNS vCluster deploys.', {
       enabled: boolean({
         default: true,
-        doc: 'Serve the virtual cluster\'s DNS (docs/dns.md). Host pods are pointed at it through the host DNS Service (`vcnet.host.dnsService`) whatever this says; off is for a vcnet that only proxies.',
+        doc: 'Whether `vcnet serve` serves the virtual cluster\'s DNS (docs/dns.md). Host pods are pointed at it through the host DNS Service (`vcnet.host.dnsService`) whatever this says; off is for a vcnet that only proxies, or one beside `vcnet dns`, which serves DNS whatever this says.',
       }),
       bindAddress: string({
         default: '0.0.0.0',
