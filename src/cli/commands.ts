@@ -33,6 +33,12 @@ export function configFrom(values: Record<string, unknown>): VcnetConfig {
   return mergeConfig(base, overrides as never);
 }
 
+/** --config as an absolute path, for commands that follow the file's changes (resolveDNS rules). */
+function configFileOption(values: Record<string, unknown>): { configFile?: string } {
+  const file = values['config'] as string | undefined;
+  return file === undefined ? {} : { configFile: resolve(file) };
+}
+
 const CONFIG_FLAGS = {
   config: { type: 'string', short: 'c' },
   'bind-address': { type: 'string' },
@@ -48,8 +54,7 @@ export const serveCommand: Command = {
   summary: 'Runs the vcnet proxy, its webhooks and sync, and (with vcnet.dns.enabled) the DNS server, until SIGTERM or SIGINT.',
   options: CONFIG_FLAGS,
   async run(values: Record<string, unknown>): Promise<number> {
-    const file = values['config'] as string | undefined;
-    const s = await serve(configFrom(values), file === undefined ? {} : { configFile: resolve(file) });
+    const s = await serve(configFrom(values), configFileOption(values));
     await untilSignal(s.logger, () => s.close());
     return 0;
   },
@@ -66,9 +71,8 @@ export const dnsCommand: Command = {
   summary: 'Runs only vcnet\'s DNS server (vcnet.dns.*, whatever vcnet.dns.enabled says) with its health and metrics port, until SIGTERM or SIGINT: DNS in pods of its own, beside a vcnet serve with vcnet.dns.enabled: false (docs/dns.md).',
   options: DNS_FLAGS,
   async run(values: Record<string, unknown>): Promise<number> {
-    const file = values['config'] as string | undefined;
     const { runDns } = await import('./dns.ts');
-    const d = await runDns(configFrom(values), file === undefined ? {} : { configFile: resolve(file) });
+    const d = await runDns(configFrom(values), configFileOption(values));
     await untilSignal(d.logger, () => d.close());
     return 0;
   },

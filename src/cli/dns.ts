@@ -4,7 +4,7 @@
 // the config file while vcnet runs; everything else in it needs a restart.
 import { watch, type FSWatcher } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { loadConfigFile, type ResolveDNSRule, type VcnetConfig } from '../config/index.ts';
 import {
   ClusterIndex, ClusterResolver, DnsCache, DnsServer, Forwarder, HostServiceIndex, RuleResolver, RuleSet,
@@ -12,6 +12,7 @@ import {
 } from '../dns/index.ts';
 import { loadKubeConfig } from '../kube/index.ts';
 import { startHealthServer } from '../observability/health.ts';
+import { processRegistry } from '../observability/metrics.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { hostKubeConfigFor } from './sync.ts';
 
@@ -38,7 +39,7 @@ export async function startDns(config: VcnetConfig, deps: DnsDeps): Promise<DnsR
   const clusterDomain = config.networking.advanced.clusterDomain;
   const fallbackHostCluster = config.networking.advanced.fallbackHostCluster;
   let rules = config.networking.resolveDNS;
-  if (rules.length > 0 && deps.hostKubeConfig === undefined && needsHost(rules)) {
+  if (deps.hostKubeConfig === undefined && RuleSet.hostNamespaces(rules).size > 0) {
     throw new Error('networking.resolveDNS names host Services, but vcnet has no host cluster access: set vcnet.host.kubeconfig');
   }
 
@@ -80,8 +81,9 @@ export async function startDns(config: VcnetConfig, deps: DnsDeps): Promise<DnsR
   }).catch((err: unknown) => log.warn({ err }, 'dns: the loop probe failed'));
 
   const setRules = async (next: readonly ResolveDNSRule[]): Promise<void> => {
-    if (needsHost(next) && hostServices === undefined) throw new Error('the new resolveDNS rules name host Services, but vcnet has no host cluster access');
-    await hostServices?.setNamespaces(RuleSet.hostNamespaces(next));
+    const namespaces = RuleSet.hostNamespaces(next);
+    if (namespaces.size > 0 && hostServices === undefined) throw new Error('the new resolveDNS rules name host Services, but vcnet has no host cluster access');
+    await hostServices?.setNamespaces(namespaces);
     ruleResolver?.setRules(next);
     rules = next;
     log.info({ rules: next.length }, 'dns: resolveDNS rules applied');
@@ -122,10 +124,6 @@ export async function startDns(config: VcnetConfig, deps: DnsDeps): Promise<DnsR
   };
 }
 
-function needsHost(rules: readonly ResolveDNSRule[]): boolean {
-  return rules.some((r) => (r.target.hostService ?? '') !== '' || (r.target.hostNamespace ?? '') !== '' || (r.target.vClusterService ?? '') !== '');
-}
-
 /** Without host access no rule may name a host Service (startDns refuses such rules). */
 const NO_HOST = { lookup: () => ({ state: 'unknown' as const }) };
 
@@ -139,8 +137,7 @@ export async function runDns(config: VcnetConfig, opts: { configFile?: string } 
   if (config.vcnet.virtual.kubeconfig === '') {
     throw new Error('vcnet.virtual.kubeconfig is required: the DNS server indexes the virtual cluster\'s Services, EndpointSlices and Pods');
   }
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'vcnet_' });
+  const registry = processRegistry();
   const dns = await startDns(config, { logger, registry, configFile: opts.configFile, hostKubeConfig: hostKubeConfigFor(config) });
   const v = config.vcnet.observability;
   // Ready once startDns returns: the index has listed everything and the sockets are bound.

@@ -165,7 +165,7 @@ function readRule(raw: unknown, at: readonly PathSegment[], problems: Problem[])
 
   // Target: exactly one of hostname, ip, hostService, hostNamespace, vClusterService.
   const targets = TARGETS.filter((k) => target[k] !== undefined);
-  if (targets.length > 1 || (targets.length === 0 && isPlainObject(raw.target))) {
+  if (targets.length !== 1) {
     fail(targetAt, targets.length === 0
       ? `needs exactly one of ${TARGETS.join(', ')}; it has none`
       : `needs exactly one of ${TARGETS.join(', ')}; it has ${targets.join(' and ')}`);

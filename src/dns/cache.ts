@@ -49,13 +49,7 @@ export class DnsCache {
     this.#entries.delete(key);
     this.#entries.set(key, entry);
     const age = Math.floor((now - entry.storedAt) / 1000);
-    const r = entry.resolution;
-    return {
-      ...r,
-      answers: aged(r.answers, age),
-      ...(r.authorities === undefined ? {} : { authorities: aged(r.authorities, age) }),
-      ...(r.additionals === undefined ? {} : { additionals: aged(r.additionals, age) }),
-    };
+    return mapTTL(entry.resolution, (t) => Math.max(0, t - age));
   }
 
   /** Stores `r` for as long as its TTLs allow, capped; SERVFAIL and other failures are never stored. */
@@ -66,7 +60,7 @@ export class DnsCache {
     const key = keyOf(q);
     const now = this.#now();
     this.#entries.delete(key);
-    this.#entries.set(key, { resolution: capped(r, ttl), storedAt: now, expiresAt: now + ttl * 1000 });
+    this.#entries.set(key, { resolution: mapTTL(r, (t) => Math.min(t, ttl)), storedAt: now, expiresAt: now + ttl * 1000 });
     while (this.#entries.size > this.#opts.maxEntries) {
       const oldest = this.#entries.keys().next().value;
       if (oldest === undefined) break;
@@ -98,17 +92,14 @@ function keyOf(q: Question): string {
   return `${q.name.toLowerCase()}\u0000${q.type}`;
 }
 
-function aged(records: readonly Answer[], age: number): Answer[] {
-  return records.map((a) => (a.type === 'OPT' ? a : { ...a, ttl: Math.max(0, (a.ttl ?? 0) - age) }) as Answer);
-}
-
-function capped(r: Resolution, ttl: number): Resolution {
-  const cap = (records: readonly Answer[]): Answer[] =>
-    records.map((a) => (a.type === 'OPT' ? a : { ...a, ttl: Math.min(a.ttl ?? 0, ttl) }) as Answer);
+/** `r` with `ttl(t)` as each record's TTL, OPT records left alone. */
+function mapTTL(r: Resolution, ttl: (t: number) => number): Resolution {
+  const map = (records: readonly Answer[]): Answer[] =>
+    records.map((a) => (a.type === 'OPT' ? a : { ...a, ttl: ttl(a.ttl ?? 0) }) as Answer);
   return {
     ...r,
-    answers: cap(r.answers),
-    ...(r.authorities === undefined ? {} : { authorities: cap(r.authorities) }),
-    ...(r.additionals === undefined ? {} : { additionals: cap(r.additionals) }),
+    answers: map(r.answers),
+    ...(r.authorities === undefined ? {} : { authorities: map(r.authorities) }),
+    ...(r.additionals === undefined ? {} : { additionals: map(r.additionals) }),
   };
 }

@@ -15,10 +15,11 @@
 // `follow` resolves a name through the whole chain again, one level deeper: the ClusterResolver uses
 // it for ExternalName targets and the rules for hostname targets, so aliases reach their addresses.
 // Depth is bounded (MAX_DEPTH): an alias loop ends in SERVFAIL instead of spinning.
-import type { Question, Resolution, ResolveContext, Resolver } from './types.ts';
+import { DEFAULT_CLUSTER_DOMAIN } from './cluster.ts';
+import { inZone, normalizeName } from './records.ts';
+import { MAX_DEPTH, type Question, type Resolution, type ResolveContext, type Resolver } from './types.ts';
 
-/** The most resolvers one question may pass through by following aliases (CoreDNS stops CNAME chains at 8 too). */
-export const MAX_DEPTH = 8;
+export { MAX_DEPTH } from './types.ts';
 
 type ResolverOrFactory = Resolver | ((follow: Resolver) => Resolver);
 
@@ -58,8 +59,8 @@ export function createResolverChain(opts: ResolverChainOptions): ResolverChain {
   const build = (r: ResolverOrFactory | undefined): Resolver | undefined => (typeof r === 'function' ? r(follow) : r);
   const rules = build(opts.rules);
   const cluster = build(opts.cluster);
-  const zones = [...new Set([opts.clusterDomain.toLowerCase(), 'cluster.local'])];
-  const inClusterZone = (name: string): boolean => zones.some((z) => name === z || name.endsWith(`.${z}`));
+  const zones = [...new Set([normalizeName(opts.clusterDomain), DEFAULT_CLUSTER_DOMAIN])];
+  const inClusterZone = (name: string): boolean => zones.some((z) => inZone(name, z));
 
   // The forwarder has no onChange: the server keeps nothing it answered (ResolveContext.trace).
   const parts = [rules, cluster].filter((r): r is Resolver => r !== undefined);
@@ -77,16 +78,11 @@ export function createResolverChain(opts: ResolverChainOptions): ResolverChain {
       if (ctx.depth >= MAX_DEPTH) return servfail();
       const byRule = await rules?.resolve(q, ctx);
       if (byRule !== undefined) return byRule;
-      const name = q.name.toLowerCase().replace(/\.$/, '');
+      // With fallbackHostCluster the cluster zone leaves its misses to the next resolver
+      // (ClusterResolver's `fallthrough`), so they reach the host cluster's DNS below.
       const byCluster = await cluster?.resolve(q, ctx);
-      if (byCluster !== undefined) {
-        if (opts.fallbackHostCluster && byCluster.rcode === 'NXDOMAIN' && inClusterZone(name)) {
-          const byHost = await opts.forward.resolve(q, ctx);
-          if (byHost !== undefined && byHost.rcode === 'NOERROR') return byHost;
-        }
-        return byCluster;
-      }
-      if (inClusterZone(name) && !opts.fallbackHostCluster) {
+      if (byCluster !== undefined) return byCluster;
+      if (!opts.fallbackHostCluster && inClusterZone(normalizeName(q.name))) {
         return { rcode: 'NXDOMAIN', answers: [], authoritative: true };
       }
       return (await opts.forward.resolve(q, ctx)) ?? servfail();

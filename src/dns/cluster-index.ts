@@ -12,6 +12,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { Reflector, type ResourceRef } from '../kube/index.ts';
 import type { Logger } from '../observability/logger.ts';
+import { ENDPOINTSLICE_SERVICE_NAME } from '../translate/keys.ts';
 import { canonicalIp, ipFamily } from './records.ts';
 
 export interface PortRecord {
@@ -77,7 +78,6 @@ const SERVICES: ResourceRef = { version: 'v1', plural: 'services' };
 const ENDPOINT_SLICES: ResourceRef = { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices' };
 const PODS: ResourceRef = { version: 'v1', plural: 'pods' };
 
-const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 export class ClusterIndex {
   readonly #opts: ClusterIndexOptions | undefined;
@@ -224,36 +224,30 @@ export class ClusterIndex {
     const prev = old === undefined ? undefined : projectService(old);
     const next = obj === undefined ? undefined : projectService(obj);
     if (unchanged(prev, next)) return;
-    if (prev !== undefined) {
-      const key = `${prev.name}.${prev.ns}`;
-      const stored = this.#services.get(key);
-      if (stored !== undefined) {
-        this.#services.delete(key);
-        decrement(this.#servicesPerNamespace, stored.ns);
-        for (const ip of stored.clusterIPs) this.#serviceByIP.delete(ip, key);
-      }
-      this.#endpointCache.delete(key);
-    }
+    if (prev !== undefined) this.#removeService(`${prev.name}.${prev.ns}`);
     if (next !== undefined) {
       const key = `${next.name}.${next.ns}`;
-      const stored = this.#services.get(key);
-      if (stored !== undefined) {
-        decrement(this.#servicesPerNamespace, stored.ns);
-        for (const ip of stored.clusterIPs) this.#serviceByIP.delete(ip, key);
-      }
+      this.#removeService(key);
       this.#services.set(key, next);
       this.#servicesPerNamespace.set(next.ns, (this.#servicesPerNamespace.get(next.ns) ?? 0) + 1);
       for (const ip of next.clusterIPs) this.#serviceByIP.add(ip, key);
-      this.#endpointCache.delete(key);
     }
     this.#changed('service', next ?? prev);
   }
 
+  #removeService(key: string): void {
+    this.#endpointCache.delete(key);
+    const stored = this.#services.get(key);
+    if (stored === undefined) return;
+    this.#services.delete(key);
+    decrement(this.#servicesPerNamespace, stored.ns);
+    for (const ip of stored.clusterIPs) this.#serviceByIP.delete(ip, key);
+  }
+
   applyEndpointSlice(obj: KubernetesObject | undefined, old: KubernetesObject | undefined): void {
-    if (obj !== undefined && old !== undefined && unchanged(projectEndpointSlice(old), projectEndpointSlice(obj))) return;
-    const oldKey = old === undefined ? undefined : `${old.metadata?.namespace}/${old.metadata?.name}`;
-    if (oldKey !== undefined) this.#removeSlice(oldKey);
     const next = obj === undefined ? undefined : projectEndpointSlice(obj);
+    if (obj !== undefined && old !== undefined && unchanged(projectEndpointSlice(old), next)) return;
+    if (old !== undefined) this.#removeSlice(`${old.metadata?.namespace}/${old.metadata?.name}`);
     if (obj !== undefined) {
       const key = `${obj.metadata?.namespace}/${obj.metadata?.name}`;
       this.#removeSlice(key);
@@ -277,9 +271,9 @@ export class ClusterIndex {
   }
 
   applyPod(obj: KubernetesObject | undefined, old: KubernetesObject | undefined): void {
-    if (obj !== undefined && old !== undefined && unchanged(projectPod(old), projectPod(obj))) return;
-    if (old !== undefined) this.#removePod(`${old.metadata?.namespace}/${old.metadata?.name}`);
     const next = obj === undefined ? undefined : projectPod(obj);
+    if (obj !== undefined && old !== undefined && unchanged(projectPod(old), next)) return;
+    if (old !== undefined) this.#removePod(`${old.metadata?.namespace}/${old.metadata?.name}`);
     if (obj !== undefined) {
       const key = `${obj.metadata?.namespace}/${obj.metadata?.name}`;
       this.#removePod(key);
@@ -381,7 +375,7 @@ interface WireService {
   };
 }
 
-function slimMeta(m: WireMeta | undefined): WireMeta {
+export function slimMeta(m: WireMeta | undefined): WireMeta {
   return { name: m?.name, namespace: m?.namespace, resourceVersion: m?.resourceVersion, uid: m?.uid };
 }
 
@@ -447,9 +441,9 @@ interface WireSlice {
  */
 export function slimEndpointSlice(obj: KubernetesObject): KubernetesObject {
   const s = obj as WireSlice;
-  const service = s.metadata?.labels?.[SERVICE_NAME_LABEL];
+  const service = s.metadata?.labels?.[ENDPOINTSLICE_SERVICE_NAME];
   const slim: WireSlice = {
-    metadata: { ...slimMeta(s.metadata), labels: service === undefined ? undefined : { [SERVICE_NAME_LABEL]: service } },
+    metadata: { ...slimMeta(s.metadata), labels: service === undefined ? undefined : { [ENDPOINTSLICE_SERVICE_NAME]: service } },
     addressType: s.addressType,
     ports: slimPorts(s.ports),
     endpoints: s.endpoints?.map((ep) => ({
@@ -464,7 +458,7 @@ export function slimEndpointSlice(obj: KubernetesObject): KubernetesObject {
 export function projectEndpointSlice(obj: KubernetesObject): SliceRecord | undefined {
   const s = obj as WireSlice;
   const ns = s.metadata?.namespace;
-  const service = s.metadata?.labels?.[SERVICE_NAME_LABEL];
+  const service = s.metadata?.labels?.[ENDPOINTSLICE_SERVICE_NAME];
   if (ns === undefined || service === undefined || service === '') return undefined;
   if (s.addressType !== 'IPv4' && s.addressType !== 'IPv6') return undefined;
   const endpoints = (s.endpoints ?? []).map((ep): SliceEndpoint => {

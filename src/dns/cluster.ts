@@ -15,7 +15,7 @@ import {
   addressRecordsFor, cnameRecord, DEFAULT_TTL, ipToDashed, normalizeName, parseClusterName, parseReverseName,
   podFqdn, ptrRecord, reverseZone, serviceFqdn, soaRecord, srvRecord, srvWeight, type ClusterName,
 } from './records.ts';
-import type { Answer, Question, Resolution, ResolveContext, Resolver } from './types.ts';
+import { MAX_DEPTH, type Answer, type Question, type Resolution, type ResolveContext, type Resolver } from './types.ts';
 
 export interface ClusterResolverOptions {
   index: ClusterIndex;
@@ -25,8 +25,6 @@ export interface ClusterResolverOptions {
   ttl?: number;
   /** The whole chain, to resolve ExternalName targets; without it only in-zone targets are followed. */
   follow?: Resolver;
-  /** How deep CNAME chasing may go (ResolveContext.depth); default 8. */
-  maxDepth?: number;
   /**
    * Answer `undefined` instead of NXDOMAIN for names under the cluster domain, so the next resolver
    * (the host cluster's DNS) gets them: `networking.advanced.fallbackHostCluster` (§7.3). Off by default.
@@ -35,14 +33,12 @@ export interface ClusterResolverOptions {
 }
 
 export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
-const DEFAULT_MAX_DEPTH = 8;
 
 export class ClusterResolver implements Resolver {
   readonly #index: ClusterIndex;
   readonly #domain: string;
   readonly #ttl: number;
   readonly #follow: Resolver | undefined;
-  readonly #maxDepth: number;
   readonly #fallthrough: boolean;
   /** The zones answered: the cluster domain first, then `cluster.local` if that is another one. */
   readonly #zones: readonly string[];
@@ -52,14 +48,9 @@ export class ClusterResolver implements Resolver {
     this.#domain = normalizeName(opts.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
     this.#ttl = opts.ttl ?? DEFAULT_TTL;
     this.#follow = opts.follow;
-    this.#maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH;
     this.#fallthrough = opts.fallthrough ?? false;
     if (this.#domain === '' || this.#domain.split('.').some((l) => l === '')) throw new Error(`invalid cluster domain "${opts.clusterDomain}"`);
     this.#zones = [...new Set([this.#domain, DEFAULT_CLUSTER_DOMAIN])];
-  }
-
-  get clusterDomain(): string {
-    return this.#domain;
   }
 
   /** Every change the index applies changes what this zone may answer. */
@@ -142,7 +133,7 @@ export class ClusterResolver implements Resolver {
     const target = normalizeName(svc.externalName ?? '');
     if (target === '') return this.#nodata(zone);
     const cname = cnameRecord(name, target, this.#ttl);
-    if (type === 'CNAME' || type === 'ANY' || ctx.depth + 1 >= this.#maxDepth) return this.#positive([cname]);
+    if (type === 'CNAME' || type === 'ANY' || ctx.depth + 1 >= MAX_DEPTH) return this.#positive([cname]);
     const follow = this.#follow ?? this;
     let chained: readonly Answer[] = [];
     try {

@@ -30,6 +30,7 @@ import dnsPacket from 'dns-packet';
 import type { DecodedPacket, Packet } from 'dns-packet';
 import { parseUpstream } from '../config/checks.ts';
 import type { DnsCache } from './cache.ts';
+import { normalizeName } from './records.ts';
 import type { Answer, Question, Rcode, Resolution, ResolveContext, Resolver } from './types.ts';
 
 export interface Upstream {
@@ -149,7 +150,7 @@ export class Forwarder implements Resolver {
       if (expires > now) break;
       this.#sent.delete(key);
     }
-    return this.#sent.has(`${id}|${name.toLowerCase().replace(/\.$/, '')}`);
+    return this.#sent.has(`${id}|${normalizeName(name)}`);
   }
 
   /** Sends each upstream a random question that only a loop brings back (see the top of this file). */
@@ -183,7 +184,7 @@ export class Forwarder implements Resolver {
 
   #exchange(upstream: Upstream, q: Question, viaTCP: boolean, signal: AbortSignal | undefined): Promise<DecodedPacket> {
     const id = randomInt(65536);
-    const name = q.name.toLowerCase().replace(/\.$/, '');
+    const name = normalizeName(q.name);
     // Delete first, so a repeated key moves to the end and the map stays in expiry order.
     this.#sent.delete(`${id}|${name}`);
     this.#sent.set(`${id}|${name}`, Date.now() + this.#timeoutMs * 2);

@@ -5,6 +5,7 @@
 // of new namespaces and stops those no rule names any longer.
 import type { KubeConfig, V1Service } from '@kubernetes/client-node';
 import { Reflector } from '../kube/watch.ts';
+import { slimMeta } from './cluster-index.ts';
 
 /** What the index knows about one host Service. */
 export type HostServiceLookup =
@@ -83,11 +84,10 @@ export class HostServiceIndex implements HostServices {
  * #service): type, externalName and the ClusterIPs. Idempotent, as the Reflector's transform must be.
  */
 export function slimHostService(svc: V1Service): V1Service {
-  const m = svc.metadata;
   const spec = svc.spec;
   return {
     apiVersion: svc.apiVersion, kind: svc.kind,
-    metadata: { name: m?.name, namespace: m?.namespace, resourceVersion: m?.resourceVersion, uid: m?.uid },
+    metadata: slimMeta(svc.metadata),
     spec: { type: spec?.type, externalName: spec?.externalName, clusterIP: spec?.clusterIP, clusterIPs: spec?.clusterIPs },
   };
 }

@@ -18,6 +18,7 @@
 import type { V1Service } from '@kubernetes/client-node';
 import type { ResolveDNSRule } from '../config/resolve-dns.ts';
 import type { HostServices } from './host-index.ts';
+import { normalizeName } from './records.ts';
 import { RuleSet } from './rules.ts';
 import type { Answer, Question, Resolution, ResolveContext, Resolver } from './types.ts';
 
@@ -30,8 +31,6 @@ export interface RuleResolverOptions {
   readonly hostServices: HostServices;
   /** Resolves alias targets through the whole chain (chain.ts `follow`). */
   readonly follow: Resolver;
-  /** Called with the rule index for every question a rule answers (metrics, debug logs). */
-  readonly onMatch?: (q: Question, index: number) => void;
 }
 
 export class RuleResolver implements Resolver {
@@ -39,7 +38,6 @@ export class RuleResolver implements Resolver {
   readonly #clusterDomain: string;
   readonly #hostServices: HostServices;
   readonly #follow: Resolver;
-  readonly #onMatch: ((q: Question, index: number) => void) | undefined;
   readonly #listeners = new Set<() => void>();
 
   constructor(opts: RuleResolverOptions) {
@@ -47,7 +45,6 @@ export class RuleResolver implements Resolver {
     this.#clusterDomain = opts.clusterDomain.toLowerCase();
     this.#hostServices = opts.hostServices;
     this.#follow = opts.follow;
-    this.#onMatch = opts.onMatch;
   }
 
   /** Replaces the rules at once. The caller also points the host index at RuleSet.hostNamespaces(rules). */
@@ -72,7 +69,6 @@ export class RuleResolver implements Resolver {
   async resolve(q: Question, ctx: ResolveContext): Promise<Resolution | undefined> {
     const match = this.#rules.match(q.name, this.#clusterDomain);
     if (match === undefined) return undefined;
-    this.#onMatch?.(q, match.index);
     const target = match.target;
     switch (target.kind) {
       case 'hostname':
@@ -81,7 +77,7 @@ export class RuleResolver implements Resolver {
         return this.#addresses(q, [target.ip]);
       case 'hostService': {
         const found = this.#hostServices.lookup(target.namespace, target.name);
-        if (found.state === 'unknown') return { rcode: 'SERVFAIL', answers: [], authoritative: false };
+        if (found.state === 'unknown') return servfail();
         if (found.state === 'missing') return this.#negative(q, 'NXDOMAIN');
         return this.#service(q, found.service, ctx);
       }
@@ -91,10 +87,10 @@ export class RuleResolver implements Resolver {
   async #alias(q: Question, targetName: string, ctx: ResolveContext): Promise<Resolution> {
     const cname: Answer = { type: 'CNAME', name: q.name, ttl: RULE_TTL, class: 'IN', data: targetName };
     if (q.type === 'CNAME') return { rcode: 'NOERROR', answers: [cname], authoritative: true };
-    if (targetName === q.name.toLowerCase().replace(/\.$/, '')) return { rcode: 'SERVFAIL', answers: [], authoritative: false };
+    if (targetName === normalizeName(q.name)) return servfail();
     const followed = await this.#follow.resolve({ name: targetName, type: q.type }, ctx);
     if (followed === undefined || followed.rcode === 'SERVFAIL' || followed.rcode === 'REFUSED') {
-      return { rcode: 'SERVFAIL', answers: [], authoritative: false };
+      return servfail();
     }
     return {
       rcode: followed.rcode,
@@ -107,7 +103,7 @@ export class RuleResolver implements Resolver {
   #service(q: Question, hSvc: V1Service, ctx: ResolveContext): Promise<Resolution> | Resolution {
     const spec = hSvc.spec ?? {};
     if (spec.type === 'ExternalName' && spec.externalName !== undefined && spec.externalName !== '') {
-      return this.#alias(q, spec.externalName.toLowerCase().replace(/\.$/, ''), ctx);
+      return this.#alias(q, normalizeName(spec.externalName), ctx);
     }
     const ips = (spec.clusterIPs ?? (spec.clusterIP === undefined ? [] : [spec.clusterIP])).filter((ip) => ip !== '' && ip !== 'None');
     return this.#addresses(q, ips);
@@ -126,7 +122,7 @@ export class RuleResolver implements Resolver {
 
   /** NXDOMAIN or NODATA with a SOA, so resolvers cache it for RULE_TTL (RFC 2308 §3). */
   #negative(q: Question, rcode: 'NXDOMAIN' | 'NOERROR'): Resolution {
-    const name = q.name.toLowerCase().replace(/\.$/, '');
+    const name = normalizeName(q.name);
     const zone = name === this.#clusterDomain || name.endsWith(`.${this.#clusterDomain}`) ? this.#clusterDomain : name;
     const soa: Answer = {
       type: 'SOA', name: zone, ttl: RULE_TTL, class: 'IN',
@@ -134,4 +130,8 @@ export class RuleResolver implements Resolver {
     };
     return { rcode, answers: [], authorities: [soa], authoritative: true };
   }
+}
+
+function servfail(): Resolution {
+  return { rcode: 'SERVFAIL', answers: [], authoritative: false };
 }

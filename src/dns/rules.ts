@@ -15,6 +15,7 @@
 // to an address, and the cluster zone keeps answering SRV for virtual Services.
 import type { ResolveDNSRule } from '../config/resolve-dns.ts';
 import { Translator } from '../translate/names.ts';
+import { normalizeName } from './records.ts';
 
 /** What a matched rule says to answer. */
 export type RuleTarget =
@@ -49,11 +50,6 @@ interface CompiledRule {
 
 const MAX_NAME = 253;
 
-function normalize(name: string): string {
-  const lower = name.toLowerCase();
-  return lower.endsWith('.') ? lower.slice(0, -1) : lower;
-}
-
 /** `svc.ns`, `svc.ns.svc`, `svc.ns.svc.<domain>` -> [svc, ns]; anything else -> undefined. */
 export function serviceNameParts(name: string, clusterDomain: string): readonly [svc: string, ns: string] | undefined {
   let rest = name;
@@ -73,7 +69,7 @@ function compile(rule: ResolveDNSRule, index: number): CompiledRule {
   const target = rule.target;
   const toTarget = (captured: string): RuleTarget | undefined => {
     if (target.hostname !== undefined) {
-      const name = normalize(target.hostname).replace('*', captured);
+      const name = normalizeName(target.hostname).replace('*', captured);
       return name.length > MAX_NAME ? undefined : { kind: 'hostname', name };
     }
     if (target.ip !== undefined) return { kind: 'ip', ip: target.ip, family: ipFamily(target.ip) };
@@ -92,23 +88,27 @@ function compile(rule: ResolveDNSRule, index: number): CompiledRule {
     }
     return undefined;
   };
+  // Only hostname and hostNamespace targets carry the matched text; the others are worked out once
+  // here, not per query (a vClusterService target builds a Translator).
+  const fixed = target.hostname === undefined && target.hostNamespace === undefined ? toTarget('') : undefined;
+  const targetOf = fixed === undefined ? toTarget : (): RuleTarget | undefined => fixed;
 
   if (rule.hostname !== undefined) {
-    const pattern = normalize(rule.hostname);
+    const pattern = normalizeName(rule.hostname);
     if (pattern.startsWith('*')) {
       const suffix = pattern.slice(1);
-      return { index, target: toTarget, match: (name) => (name.length > suffix.length && name.endsWith(suffix) ? name.slice(0, -suffix.length) : undefined) };
+      return { index, target: targetOf, match: (name) => (name.length > suffix.length && name.endsWith(suffix) ? name.slice(0, -suffix.length) : undefined) };
     }
     if (pattern.endsWith('*')) {
       const prefix = pattern.slice(0, -1);
-      return { index, target: toTarget, match: (name) => (name.length > prefix.length && name.startsWith(prefix) ? name.slice(prefix.length) : undefined) };
+      return { index, target: targetOf, match: (name) => (name.length > prefix.length && name.startsWith(prefix) ? name.slice(prefix.length) : undefined) };
     }
-    return { index, target: toTarget, match: (name) => (name === pattern ? '' : undefined) };
+    return { index, target: targetOf, match: (name) => (name === pattern ? '' : undefined) };
   }
   if (rule.service !== undefined) {
     const [vNamespace = '', vService = ''] = rule.service.split('/');
     return {
-      index, target: toTarget,
+      index, target: targetOf,
       match(name, clusterDomain) {
         const parts = serviceNameParts(name, clusterDomain);
         return parts !== undefined && parts[0] === vService && parts[1] === vNamespace ? '' : undefined;
@@ -117,7 +117,7 @@ function compile(rule: ResolveDNSRule, index: number): CompiledRule {
   }
   const vNamespace = rule.namespace ?? '';
   return {
-    index, target: toTarget,
+    index, target: targetOf,
     match(name, clusterDomain) {
       const parts = serviceNameParts(name, clusterDomain);
       return parts !== undefined && parts[1] === vNamespace ? parts[0] : undefined;
@@ -141,8 +141,8 @@ export class RuleSet {
    * zone owns its names (so an AAAA question for an IPv4 rule is NODATA, not forwarded).
    */
   match(name: string, clusterDomain: string): RuleMatch | undefined {
-    const q = normalize(name);
-    const domain = normalize(clusterDomain);
+    const q = normalizeName(name);
+    const domain = normalizeName(clusterDomain);
     for (const rule of this.#rules) {
       const captured = rule.match(q, domain);
       if (captured === undefined) continue;

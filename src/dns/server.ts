@@ -100,6 +100,8 @@ const DEFAULT_ANSWER_CACHE_ENTRIES = 10_000;
 const DECODED_EDNS_OPTIONS = new Set([8, 11, 14]);
 
 const RCODES: Record<Rcode, number> = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 };
+/** Metric label of each RCODE vcnet sends, by number. */
+const RCODE_NAMES: Record<number, string> = { ...Object.fromEntries(Object.entries(RCODES).map(([name, n]) => [n, name])), [BADVERS]: 'BADVERS' };
 
 /** The question exactly as it came: its bytes (echoed unchanged) and its decoded parts. */
 interface RawQuestion {
@@ -235,13 +237,14 @@ export class DnsServer {
     if (this.#closing) return;
     // The hot path, synchronous: a repeated query goes out without a promise or a decode.
     const started = process.hrtime.bigint();
-    const key = this.#answerCacheEntries === 0 ? undefined : cacheKey(msg, 'udp');
+    const nameEnd = questionNameEnd(msg);
+    const key = this.#answerCacheEntries === 0 ? undefined : cacheKey(msg, 'udp', nameEnd);
     const hit = key === undefined ? undefined : this.#fromCache(key, msg, started);
     if (hit !== undefined) {
       udp.send(hit, rinfo.port, rinfo.address);
       return;
     }
-    void this.#track(this.#handle(msg, 'udp', started, key).then((out) => {
+    void this.#track(this.#handle(msg, 'udp', started, key, nameEnd).then((out) => {
       if (out !== undefined) udp.send(out, rinfo.port, rinfo.address);
     }).catch((err: unknown) => this.#log.error({ err }, 'dns: failed to answer a UDP query')));
   }
@@ -286,8 +289,9 @@ export class DnsServer {
    */
   async handle(msg: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> {
     const started = process.hrtime.bigint();
-    const key = this.#answerCacheEntries === 0 ? undefined : cacheKey(msg, transport);
-    return (key === undefined ? undefined : this.#fromCache(key, msg, started)) ?? this.#handle(msg, transport, started, key);
+    const nameEnd = questionNameEnd(msg);
+    const key = this.#answerCacheEntries === 0 ? undefined : cacheKey(msg, transport, nameEnd);
+    return (key === undefined ? undefined : this.#fromCache(key, msg, started)) ?? this.#handle(msg, transport, started, key, nameEnd);
   }
 
   /** The stored answer to this query under its ID, or undefined. */
@@ -330,7 +334,8 @@ export class DnsServer {
     this.metrics.cacheEntries.set(this.#answers.size);
   }
 
-  async #handle(msg: Buffer, transport: 'udp' | 'tcp', started: bigint, key: string | undefined): Promise<Buffer | undefined> {
+  /** The full path: decode, resolve, encode. `nameEnd` is questionNameEnd(msg), read once per query. */
+  async #handle(msg: Buffer, transport: 'udp' | 'tcp', started: bigint, key: string | undefined, nameEnd: number): Promise<Buffer | undefined> {
     const generation = this.#generation;
     if (msg.length < HEADER_BYTES) { this.metrics.dropped.inc({ reason: 'short' }); return undefined; }
     const id = msg.readUInt16BE(0);
@@ -339,7 +344,7 @@ export class DnsServer {
     const opcode = (flags >> 11) & 0xf;
     const head = { id, opcode, rd: flags & FLAG_RD, cd: flags & FLAG_CD };
     const finish = (reply: Reply, type: string, source: string, cacheable = false): Buffer => {
-      const rcodeName = reply.rcode === BADVERS ? 'BADVERS' : (Object.keys(RCODES) as Rcode[]).find((k) => RCODES[k] === reply.rcode) ?? String(reply.rcode);
+      const rcodeName = RCODE_NAMES[reply.rcode] ?? String(reply.rcode);
       this.metrics.observe(type, rcodeName, source, started);
       const out = this.#encode(head, reply, transport, payloadSize);
       if (cacheable && key !== undefined && generation === this.#generation) this.#remember(key, out, reply, { type, rcode: rcodeName, source });
@@ -348,7 +353,7 @@ export class DnsServer {
     let payloadSize = DEFAULT_UDP_PAYLOAD;
     if (opcode !== 0) return finish({ rcode: RCODES.NOTIMP }, 'other', 'none');
     if (msg.readUInt16BE(4) !== 1) return finish({ rcode: RCODES.FORMERR }, 'other', 'none');
-    const question = readQuestion(msg);
+    const question = readQuestion(msg, nameEnd);
     if (question === undefined) return finish({ rcode: RCODES.FORMERR }, 'other', 'none');
     let decoded: dnsPacket.DecodedPacket;
     try {
@@ -471,9 +476,8 @@ function questionNameEnd(msg: Buffer): number {
   }
 }
 
-/** Reads the one question at offset 12 with the checks of questionNameEnd; undefined → FORMERR. */
-export function readQuestion(msg: Buffer): RawQuestion | undefined {
-  const nameEnd = questionNameEnd(msg);
+/** The one question at offset 12, its name ending at `nameEnd` (questionNameEnd); undefined → FORMERR. */
+function readQuestion(msg: Buffer, nameEnd: number): RawQuestion | undefined {
   if (nameEnd < 0 || nameEnd + 4 > msg.length) return undefined;
   const labels: string[] = [];
   for (let off = HEADER_BYTES; off < nameEnd - 1; off += (msg[off] as number) + 1) {
@@ -493,14 +497,14 @@ export function readQuestion(msg: Buffer): RawQuestion | undefined {
  * full path checks it, so a query with a key is one the full path answers the same way every time.
  * Undefined for anything else: that query takes the full path and is never stored.
  */
-export function cacheKey(msg: Buffer, transport: 'udp' | 'tcp'): string | undefined {
+export function cacheKey(msg: Buffer, transport: 'udp' | 'tcp', nameEnd = questionNameEnd(msg)): string | undefined {
   if (msg.length < HEADER_BYTES + 5) return undefined;
   const flags = msg.readUInt16BE(2);
   if ((flags & FLAG_QR) !== 0 || ((flags >> 11) & 0xf) !== 0) return undefined;
   if (msg.readUInt16BE(4) !== 1 || msg.readUInt16BE(6) !== 0 || msg.readUInt16BE(8) !== 0) return undefined;
   const arcount = msg.readUInt16BE(10);
   if (arcount > 1) return undefined;
-  const off = questionNameEnd(msg);
+  const off = nameEnd;
   if (off < 0) return undefined;
   const end = off + 4;
   if (end > msg.length) return undefined;

@@ -32,6 +32,9 @@ export interface Resolution {
 /** The resolvers of the chain, as metric label values. */
 export type ResolutionSource = 'cluster' | 'rule' | 'forward' | 'none';
 
+/** The most resolvers one question may pass through by following aliases (CoreDNS stops CNAME chains at 8 too). */
+export const MAX_DEPTH = 8;
+
 export interface ResolveContext {
   readonly signal?: AbortSignal;
   /** How many resolvers this question has passed through already (CNAME chasing, rules): loop protection. */

@@ -1,6 +1,12 @@
 // Prometheus metrics, prefixed `vcnet_`. Each server gets its own registry (tests run several).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** A registry with Node's process metrics (CPU, memory, event loop lag), `vcnet_` prefixed: what every vcnet process exports. */
+export function processRegistry(registry = new Registry()): Registry {
+  collectDefaultMetrics({ register: registry, prefix: 'vcnet_' });
+  return registry;
+}
+
 export class ProxyMetrics {
   readonly registry: Registry;
   readonly requestDuration: Histogram<'method' | 'class' | 'code'>;
@@ -11,7 +17,7 @@ export class ProxyMetrics {
 
   constructor(registry = new Registry(), opts: { defaultMetrics?: boolean } = {}) {
     this.registry = registry;
-    if (opts.defaultMetrics === true) collectDefaultMetrics({ register: registry, prefix: 'vcnet_' });
+    if (opts.defaultMetrics === true) processRegistry(registry);
     this.requestDuration = new Histogram({
       name: 'vcnet_proxy_request_duration_seconds',
       help: 'Latency of proxied requests that are not long-running, from arrival to the end of the response.',

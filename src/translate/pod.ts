@@ -20,6 +20,7 @@ import {
   DAEMONSET_POD, HOSTS_REWRITTEN, POD_LABELS, POD_NAME, POD_NAMESPACE, POD_OWNER_REFERENCES, POD_OWNER_SET_KIND,
   POD_SERVICE_ACCOUNT_NAME, POD_TOKEN_PREFIX, POD_UID, SAFE_TO_EVICT,
 } from './keys.ts';
+import { compact } from './json.ts';
 import { labelsAnnotationValue } from './labels.ts';
 import { KINDS, toHostObjectMeta } from './meta.ts';
 import type { Translator } from './names.ts';
@@ -167,11 +168,6 @@ function toHostContainer<C extends Container>(ctx: ContainerContext, vContainer:
     h = withHostsMount(h);
   }
   return h;
-}
-
-/** Drops the keys whose value is undefined, so the host object carries no empty fields. */
-function compact<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 function hostServiceAccount(tr: Translator, vPod: Pod, options: PodTranslateOptions): string {

@@ -10,8 +10,11 @@ import type { Question, Resolution, Resolver } from '../../../src/dns/types.ts';
 
 const ctx = { depth: 0 };
 
-/** Answers A for the names it knows, NXDOMAIN for other names under `zone`, and nothing elsewhere. */
-function zone(zoneName: string, records: Record<string, string>): Resolver & { asked: string[] } {
+/**
+ * Answers A for the names it knows, NXDOMAIN for other names under `zone` (or, with `fallthrough`,
+ * leaves them to the next resolver, as ClusterResolver does for fallbackHostCluster), and nothing elsewhere.
+ */
+function zone(zoneName: string, records: Record<string, string>, fallthrough = false): Resolver & { asked: string[] } {
   const asked: string[] = [];
   return {
     asked,
@@ -19,7 +22,7 @@ function zone(zoneName: string, records: Record<string, string>): Resolver & { a
       asked.push(q.name);
       const ip = records[q.name];
       if (ip !== undefined) return { rcode: 'NOERROR', answers: q.type === 'A' ? [{ type: 'A', name: q.name, ttl: 5, data: ip }] : [], authoritative: true };
-      if (q.name.endsWith(`.${zoneName}`)) return { rcode: 'NXDOMAIN', answers: [], authoritative: true };
+      if (q.name.endsWith(`.${zoneName}`) && !fallthrough) return { rcode: 'NXDOMAIN', answers: [], authoritative: true };
       return undefined;
     },
   };
@@ -48,7 +51,7 @@ function hostServices(services: Record<string, Partial<V1Service['spec']> | 'unk
 }
 
 function setup(opts: { rules?: ResolveDNSRule[]; fallbackHostCluster?: boolean; services?: Record<string, Partial<V1Service['spec']> | 'unknown'> } = {}) {
-  const cluster = zone('cluster.local', { 'web.shop.svc.cluster.local': '10.96.0.10' });
+  const cluster = zone('cluster.local', { 'web.shop.svc.cluster.local': '10.96.0.10' }, opts.fallbackHostCluster ?? false);
   const forward = forwarder({ 'example.com': '192.0.2.1', 'db.infra.svc.cluster.local': '10.96.5.5', 'en.wikipedia.org': '198.51.100.7' });
   let rules: RuleResolver | undefined;
   const chain = createResolverChain({
