@@ -15,7 +15,7 @@ import { createPopulation, createService, mixes, namespaceName, removePopulation
 import { DnsProbe, waitAllAnswered } from './lib/dns-probe.ts';
 import { dnsMarkdown, type DnsPlan, type DnsReport, type LagFigures, type RunFigures, type ServerFigures } from './lib/dns-report.ts';
 import {
-  corefile, COREDNS_VARIANTS, startCoreDNS, startEcho, startVcnetDns, vcnetDnsAvailable, type DnsServerProcess,
+  corefile, COREDNS_VARIANTS, startCoreDNS, startEcho, startVcnetDns, type DnsServerProcess,
 } from './lib/dns-servers.ts';
 import { machineFigures } from './lib/machine.ts';
 import { endpointAgent, fromTarget, request, statusMessage, type Endpoint } from './lib/pods-http.ts';
@@ -144,7 +144,6 @@ async function startServers(ids: readonly string[], kubeconfig: string, workDir:
   const out: DnsServerProcess[] = [];
   for (const id of ids) {
     if (id === 'vcnet') {
-      if (!vcnetDnsAvailable()) { warnings.push('vcnet: src/dns/server.ts is not in this checkout yet; only CoreDNS was measured.'); continue; }
       try {
         out.push(await startVcnetDns({ kubeconfig, workDir, ...(cpuProfileDir !== undefined ? { cpuProfileDir } : {}) }));
       } catch (err) {

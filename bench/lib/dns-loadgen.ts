@@ -11,8 +11,8 @@ import { createSocket, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { encode, RECURSION_DESIRED } from 'dns-packet';
 import type { LoadgenJob, LoadgenResult, MixQuery } from './dns-load.ts';
+import { rcodeOf } from './dns-probe.ts';
 
-const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
 const ID_SPACE = 65536;
 
 interface Lane {
@@ -87,7 +87,7 @@ function run(job: LoadgenJob): Promise<LoadgenResult> {
     lane.sentAt[id] = Number.NaN;
     lane.inflight--;
     const q = job.mix[lane.query[id] as number] as MixQuery;
-    const rcode = RCODES[(msg[3] as number) & 0x0f] ?? `RCODE${(msg[3] as number) & 0x0f}`;
+    const rcode = rcodeOf(msg);
     const answers = msg.readUInt16BE(6);
     if (lane.measured[id] === 1) {
       latencies.push(now - t);

@@ -7,6 +7,7 @@
 import type https from 'node:https';
 import { endpointAgent, request, statusMessage, type Endpoint } from './pods-http.ts';
 import type { MixQuery } from './dns-load.ts';
+import { pool } from './client.ts';
 
 export const ZONE = 'cluster.local';
 export const NAMESPACE_PREFIX = 'bench-dns-';
@@ -23,7 +24,7 @@ export interface Population {
   plan: PopulationPlan;
   namespaces: string[];
   /** `${namespace}/${name}`, in creation order. */
-  services: Array<{ namespace: string; name: string; headless: boolean; clusterIP?: string }>;
+  services: Array<{ namespace: string; name: string; headless: boolean }>;
   endpoints: number;
   seconds: number;
 }
@@ -52,40 +53,32 @@ export async function createPopulation(api: Endpoint, plan: PopulationPlan, conc
       if (r.status !== 201 && r.status !== 409) throw new Error(`creating namespace ${ns}: ${statusMessage(r)}`);
     }
     const services: Population['services'] = [];
-    let next = 0;
     let lastNote = Date.now();
-    const worker = async (): Promise<void> => {
-      while (next < plan.services) {
-        const i = next++;
-        const headless = i % plan.headlessEvery === plan.headlessEvery - 1;
-        const namespace = namespaces[i % namespaces.length] as string;
-        const name = serviceName(i, headless);
-        const svc = await createService(api, agent, namespace, name, headless);
-        await createSlice(api, agent, namespace, name, i, plan.endpointsPerService, headless);
-        services.push({ namespace, name, headless, ...(svc.clusterIP !== undefined ? { clusterIP: svc.clusterIP } : {}) });
-        if (Date.now() - lastNote > 10_000) {
-          lastNote = Date.now();
-          log(`  ${services.length} of ${plan.services} Services created`);
-        }
+    await pool(Array.from({ length: plan.services }, (_, i) => i), concurrency, async (i) => {
+      const headless = i % plan.headlessEvery === plan.headlessEvery - 1;
+      const namespace = namespaces[i % namespaces.length] as string;
+      const name = serviceName(i, headless);
+      await createService(api, agent, namespace, name, headless);
+      await createSlice(api, agent, namespace, name, i, plan.endpointsPerService, headless);
+      services.push({ namespace, name, headless });
+      if (Date.now() - lastNote > 10_000) {
+        lastNote = Date.now();
+        log(`  ${services.length} of ${plan.services} Services created`);
       }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
+    });
     return { plan, namespaces, services, endpoints: plan.services * plan.endpointsPerService, seconds: (Date.now() - t0) / 1000 };
   } finally {
     agent.destroy();
   }
 }
 
-export async function createService(api: Endpoint, agent: https.Agent, namespace: string, name: string, headless: boolean): Promise<{ clusterIP?: string }> {
+export async function createService(api: Endpoint, agent: https.Agent, namespace: string, name: string, headless: boolean): Promise<void> {
   const body = {
     apiVersion: 'v1', kind: 'Service', metadata: { name, namespace },
     spec: { ...(headless ? { clusterIP: 'None' } : {}), ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] },
   };
   const r = await request(api, agent, 'POST', `/api/v1/namespaces/${namespace}/services`, body);
-  if (r.status === 409) return {};
-  if (r.status !== 201) throw new Error(`creating Service ${namespace}/${name}: ${statusMessage(r)}`);
-  const created = JSON.parse(r.body) as { spec?: { clusterIP?: string } };
-  return created.spec?.clusterIP !== undefined && created.spec.clusterIP !== 'None' ? { clusterIP: created.spec.clusterIP } : {};
+  if (r.status !== 201 && r.status !== 409) throw new Error(`creating Service ${namespace}/${name}: ${statusMessage(r)}`);
 }
 
 async function createSlice(api: Endpoint, agent: https.Agent, namespace: string, service: string, index: number, count: number, hostnames: boolean): Promise<void> {

@@ -4,8 +4,15 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { encode, RECURSION_DESIRED, type RecordType } from 'dns-packet';
+import { pool } from './client.ts';
 
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
+
+/** A response's RCODE by name: the low 4 bits of octet 3 (RFC 1035 §4.1.1). */
+export function rcodeOf(msg: Buffer): string {
+  const code = (msg[3] as number) & 0x0f;
+  return RCODES[code] ?? `RCODE${code}`;
+}
 
 export interface ProbeAnswer {
   rcode: string;
@@ -24,7 +31,7 @@ export class DnsProbe {
       const done = this.#pending.get(msg.readUInt16BE(0));
       if (done === undefined) return;
       this.#pending.delete(msg.readUInt16BE(0));
-      done({ rcode: RCODES[(msg[3] as number) & 0x0f] ?? `RCODE${(msg[3] as number) & 0x0f}`, answers: msg.readUInt16BE(6) });
+      done({ rcode: rcodeOf(msg), answers: msg.readUInt16BE(6) });
     });
   }
 
@@ -81,14 +88,10 @@ export async function waitAllAnswered(
     let left = [...queries];
     while (left.length > 0) {
       const failed: typeof left = [];
-      let next = 0;
-      await Promise.all(Array.from({ length: concurrency }, async () => {
-        while (next < left.length) {
-          const q = left[next++] as (typeof left)[number];
-          const a = await probe.query(q.name, q.type, 1000);
-          if (a === undefined || !q.ok(a)) failed.push(q);
-        }
-      }));
+      await pool(left, concurrency, async (q) => {
+        const a = await probe.query(q.name, q.type, 1000);
+        if (a === undefined || !q.ok(a)) failed.push(q);
+      });
       left = failed;
       if (left.length === 0) break;
       if (performance.now() - t0 > timeoutMs) {

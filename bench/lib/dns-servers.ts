@@ -3,7 +3,7 @@
 // CoreDNS with the Corefile vCluster generates (vcluster-networking.md §7.1), with and without its
 // `cache`, vcnet's DNS server (dns-vcnet.ts), and a trivial responder for the generator's ceiling.
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { freePorts, httpCall } from '../../src/local/net.ts';
@@ -74,12 +74,6 @@ export async function startCoreDNS(opts: { binary: string; variant: CoreDNSVaria
     await sleep(20);
   }
   return server(opts.variant.id, port, proc, performance.now() - t0, logFile);
-}
-
-/** Whether vcnet's DNS server exists in this checkout yet (it is being written alongside this benchmark). */
-export function vcnetDnsAvailable(): boolean {
-  const dns = resolve(import.meta.dirname, '..', '..', 'src', 'dns');
-  return ['server.ts', 'cluster.ts', 'cluster-index.ts'].every((f) => existsSync(join(dns, f)));
 }
 
 /** vcnet's DNS server (ClusterIndex + ClusterResolver + DnsServer) reading the virtual cluster through `kubeconfig`. */
