@@ -31,6 +31,7 @@ import type { DecodedPacket, Packet } from 'dns-packet';
 import { parseUpstream } from '../config/checks.ts';
 import type { DnsCache } from './cache.ts';
 import { normalizeName } from './records.ts';
+import { TcpFrames } from './tcp-frames.ts';
 import type { Answer, Question, Rcode, Resolution, ResolveContext, Resolver } from './types.ts';
 
 export interface Upstream {
@@ -252,7 +253,7 @@ function exchangeUDP(upstream: Upstream, query: Packet, matches: (p: DecodedPack
 function exchangeTCP(upstream: Upstream, query: Packet, matches: (p: DecodedPacket) => boolean, timeoutMs: number, signal: AbortSignal | undefined): Promise<DecodedPacket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: upstream.host, port: upstream.port });
-    let buffered = Buffer.alloc(0);
+    const frames = new TcpFrames();
     const done = (err: Error | undefined, packet?: DecodedPacket): void => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
@@ -266,13 +267,7 @@ function exchangeTCP(upstream: Upstream, query: Packet, matches: (p: DecodedPack
     socket.on('error', (err) => done(err));
     socket.on('connect', () => socket.write(dnsPacket.streamEncode(query)));
     socket.on('data', (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      // RFC 1035 §4.2.2: each message is preceded by its length as two bytes.
-      while (buffered.length >= 2) {
-        const length = buffered.readUInt16BE(0);
-        if (buffered.length < 2 + length) return;
-        const message = buffered.subarray(2, 2 + length);
-        buffered = buffered.subarray(2 + length);
+      for (const message of frames.push(chunk)) {
         try {
           const packet = dnsPacket.decode(message);
           if (matches(packet)) {

@@ -39,6 +39,7 @@ import * as dnsPacket from 'dns-packet';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../observability/logger.ts';
 import { DnsMetrics } from './metrics.ts';
+import { TcpFrames } from './tcp-frames.ts';
 import type { Answer, Question, Rcode, Resolution, ResolveTrace, Resolver } from './types.ts';
 
 export interface DnsServerOptions {
@@ -257,14 +258,9 @@ export class DnsServer {
     socket.setTimeout(this.#idleMs, () => socket.end());
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.#connections.delete(socket));
-    let buffered: Buffer = Buffer.alloc(0);
+    const frames = new TcpFrames();
     socket.on('data', (chunk: Buffer) => {
-      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-      while (buffered.length >= 2) {
-        const size = buffered.readUInt16BE(0);
-        if (buffered.length < 2 + size) break;
-        const msg = buffered.subarray(2, 2 + size);
-        buffered = buffered.subarray(2 + size);
+      for (const msg of frames.push(chunk)) {
         state.inflight++;
         if (state.inflight >= TCP_PIPELINE) socket.pause();
         void this.#track(this.handle(Buffer.from(msg), 'tcp').then((out) => {
