@@ -9,6 +9,7 @@
 //   rule-resolver.ts  RuleResolver: answers for matched rules (CNAME + addresses, IPs, host Services)
 //   host-index.ts     HostServiceIndex: the host Services the rules name, per namespace
 //   forward.ts        Forwarder: upstream / host-cluster DNS, failover, loop protection
+//   tcp-frames.ts     TcpFrames: DNS over TCP's length-prefixed messages out of a byte stream
 //   cache.ts          DnsCache: bounded positive and negative cache of forwarded answers
 //   chain.ts          createResolverChain: rules -> cluster zone -> forward
 export type { Answer, Question, Rcode, RecordType, Resolution, ResolutionSource, ResolveContext, ResolveTrace, Resolver } from './types.ts';
