@@ -13,7 +13,7 @@ import {
   EventSync, LeaderElector, NodeMirror, PodFactsSource, PodReconciler, PodSync, ReferenceSync, ServiceCIDRs, ServiceReconciler, ServiceSync,
   SyncMetrics, podTranslateOptionsFromConfig, syncSettingsFromConfig, type SyncSettings,
 } from '../sync/index.ts';
-import { Translator, virtualPodOf } from '../translate/index.ts';
+import { APP_MANAGED_BY, APP_MANAGED_BY_VALUE, Translator, virtualPodOf } from '../translate/index.ts';
 import {
   podSyncHook, podWebhookSpec, registerWebhooks, serviceSyncHook, serviceWebhookSpec, startWebhookServer, unregisterWebhooks,
   type AdmissionRequest, type HookContext, type MutatingHook, type ValidatingDecision, type ValidatingHook, type WebhookServer,
@@ -42,7 +42,8 @@ export async function startSync(config: VcnetConfig, deps: { serving: KeyPair; c
   const logger = deps.logger.child({ component: 'sync' });
   const tr = new Translator({ vcluster: settings.vcluster, hostNamespace: settings.hostNamespace });
   const virtualKc = loadKubeConfig(config.vcnet.virtual.kubeconfig);
-  const hostKc = inCluster ? inClusterKubeConfig() : loadKubeConfig(config.vcnet.host.kubeconfig);
+  // No host access (no kubeconfig, not in a pod): loading the empty path fails with its usual error.
+  const hostKc = hostKubeConfigFor(config) ?? loadKubeConfig(config.vcnet.host.kubeconfig);
   const virtual = kubeClients(virtualKc);
   const host = kubeClients(hostKc);
   const vt = new KubeTransport(virtualKc);
@@ -105,7 +106,7 @@ export async function startSync(config: VcnetConfig, deps: { serving: KeyPair; c
     name: `vcnet-${settings.vcluster}`,
     endpoint: { url: config.vcnet.webhook.url === '' ? webhook.url : config.vcnet.webhook.url },
     caBundle: deps.ca.certPem,
-    labels: { 'app.kubernetes.io/managed-by': 'vcnet' },
+    labels: { [APP_MANAGED_BY]: APP_MANAGED_BY_VALUE },
   };
   const [validating, mutating] = await Promise.all([
     podsOn

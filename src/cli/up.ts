@@ -11,6 +11,7 @@ import { logTail, sleep, isSameProcess } from '../local/process.ts';
 import type { Command } from './command.ts';
 import { writeKubeconfig } from '../local/kubeconfig.ts';
 import { isAlreadyExists, KubeTransport, loadKubeConfig, toApiStatus } from '../kube/index.ts';
+import { APP_MANAGED_BY, APP_MANAGED_BY_VALUE } from '../translate/index.ts';
 import { STATE_DIR, type Endpoints } from './paths.ts';
 import { SERVING_CA } from './serve.ts';
 
@@ -130,7 +131,7 @@ export async function prepareHost(hostKubeconfig: string, opts: { vcluster: stri
       if (!isAlreadyExists(err)) throw new Error(`cannot prepare the host namespace ${ns}: ${toApiStatus(err).message}`, { cause: err });
     }
   };
-  const labels = { 'app.kubernetes.io/managed-by': 'vcnet', 'app.kubernetes.io/instance': opts.vcluster };
+  const labels = { [APP_MANAGED_BY]: APP_MANAGED_BY_VALUE, 'app.kubernetes.io/instance': opts.vcluster };
   try {
     await ensure('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels } });
     await ensure(`/api/v1/namespaces/${ns}/services`, {

@@ -96,8 +96,17 @@ export function formatIP(ip: IP): string {
   return `${hex.slice(0, bestAt).join(':')}::${hex.slice(bestAt + bestLen).join(':')}`;
 }
 
-/** Parses `address/prefix`; returns the reason when the text is not a CIDR in canonical form. */
-export function parseCIDR(s: string): CIDR | string {
+/** The mask of the bits after `prefix`: `address & hostMask` is zero for a network address. */
+export function hostMask(family: Family, prefix: number): bigint {
+  return (1n << BigInt(bitsOf(family) - prefix)) - 1n;
+}
+
+/**
+ * Splits `address/prefix` into the address and a prefix length that fits its family, host bits as
+ * written; returns the reason when the text is not of that form. parseCIDR refuses host bits,
+ * src/sync/service-cidr-rules.ts parseRange clears them.
+ */
+export function splitCIDR(s: string): CIDR | string {
   const slash = s.indexOf('/');
   if (slash < 0) return 'a CIDR needs a prefix length, like 10.96.0.0/12 or fd00::/108';
   const ip = parseIP(s.slice(0, slash));
@@ -107,14 +116,20 @@ export function parseCIDR(s: string): CIDR | string {
   if (!/^(0|[1-9][0-9]{0,2})$/.test(prefixText) || Number(prefixText) > bits) {
     return `the prefix length must be a number from 0 to ${bits} for an IPv${ip.family} address`;
   }
-  const prefix = Number(prefixText);
-  const hostMask = (1n << BigInt(bits - prefix)) - 1n;
-  if ((ip.value & hostMask) !== 0n) {
+  return { family: ip.family, value: ip.value, prefix: Number(prefixText) };
+}
+
+/** Parses `address/prefix`; returns the reason when the text is not a CIDR in canonical form. */
+export function parseCIDR(s: string): CIDR | string {
+  const cidr = splitCIDR(s);
+  if (typeof cidr === 'string') return cidr;
+  const mask = hostMask(cidr.family, cidr.prefix);
+  if ((cidr.value & mask) !== 0n) {
     // Go's net.ParseCIDR would silently drop these bits; a typo in a range is better caught here.
-    const network = formatIP({ family: ip.family, value: ip.value & ~hostMask });
-    return `it has bits set after the prefix; the network is ${network}/${prefix}`;
+    const network = formatIP({ family: cidr.family, value: cidr.value & ~mask });
+    return `it has bits set after the prefix; the network is ${network}/${cidr.prefix}`;
   }
-  return { family: ip.family, value: ip.value, prefix };
+  return cidr;
 }
 
 export function checkIP(s: string): string | undefined {

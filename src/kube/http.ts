@@ -7,7 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { fromHttpAnswer, isNotFound, KubeApiError, toApiStatus } from './errors.ts';
+import { fromHttpAnswer, isConflict, isNotFound, KubeApiError, toApiStatus } from './errors.ts';
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
@@ -124,9 +124,11 @@ export class KubeTransport {
 
   /**
    * DELETE of exactly the object the caller decided on: with preconditions, a newer object of the
-   * same name is never hit. Gone already (404) or another object now (409) is success.
+   * same name is never hit. Gone already (404) or another object now (409) is success; it resolves
+   * true only when this call deleted the object (or began its graceful deletion), for callers that
+   * log or count what they removed.
    */
-  async deleteIfSame(path: string, preconditions: { uid?: string | undefined; resourceVersion?: string | undefined } = {}, opts: { gracePeriodSeconds?: number | undefined } = {}): Promise<void> {
+  async deleteIfSame(path: string, preconditions: { uid?: string | undefined; resourceVersion?: string | undefined } = {}, opts: { gracePeriodSeconds?: number | undefined } = {}): Promise<boolean> {
     const pre = Object.fromEntries(Object.entries(preconditions).filter(([, v]) => v !== undefined && v !== ''));
     const body = {
       apiVersion: 'v1', kind: 'DeleteOptions',
@@ -135,8 +137,9 @@ export class KubeTransport {
     };
     try {
       await this.request('DELETE', path, { body });
+      return true;
     } catch (err) {
-      if (isNotFound(err) || (err instanceof KubeApiError && err.status.code === 409)) return;
+      if (isNotFound(err) || isConflict(err)) return false;
       throw err;
     }
   }

@@ -25,4 +25,4 @@ export { EventSync, type EventSyncOptions, type VirtualPodRef, type SkipReason, 
 export { NodeMirror, HostNodeNotFoundError, type NodeMirrorOptions, type NodeMirrorDeps } from './nodes.ts';
 export { ServiceSync, type ServiceSyncOptions, type ServiceWriteOutcome } from './services.ts';
 export { ServiceReconciler, type ServiceReconcilerOptions } from './service-reconciler.ts';
-export { ServiceCIDRs, type ServiceCIDRsOptions, type ServiceCIDRsEvents, type HostRangeSource } from './service-cidr.ts';
+export { ServiceCIDRs, type ServiceCIDRsOptions, type HostRangeSource } from './service-cidr.ts';

@@ -7,7 +7,7 @@ import { isAlreadyExists, isConflict, isNotFound, toApiStatus, type ApiStatus, t
 import type { Logger } from '../observability/logger.ts';
 import {
   ephemeralContainerToHost, hostMarkerLabels, KINDS, notManagedReason, podToHost, podUpdateToHost, POD_UID, serviceAccountTokenRequests,
-  toVirtualMessage, type NameMapping, type Pod, type PodTranslateOptions, type Translator,
+  toVirtualMessage, toVirtualStatusDetails, type NameMapping, type ObjectMeta, type Pod, type PodTranslateOptions, type Translator,
 } from '../translate/index.ts';
 import type { PodFactsSource } from './facts.ts';
 import type { ReferenceSync } from './refs.ts';
@@ -32,17 +32,30 @@ export class HostRefusal extends Error {
 }
 
 /** The refusal of a host write as the virtual client should read it: host names turned into virtual ones. */
-export function hostRefusal(status: ApiStatus, what: string, mapping: NameMapping, cause: unknown): HostRefusal {
-  const d = status.details;
-  const details = d === undefined ? undefined : {
-    ...(d.kind !== undefined ? { kind: d.kind } : {}),
-    ...(d.group !== undefined ? { group: d.group } : {}),
-    ...(d.name !== undefined ? { name: d.name === mapping.host.name ? mapping.virtual.name : toVirtualMessage(d.name, [mapping]) } : {}),
-    ...(d.causes !== undefined ? { causes: d.causes.map((c) => ({ ...c, ...(c.message !== undefined ? { message: toVirtualMessage(c.message, [mapping]) } : {}) })) } : {}),
-  };
+function hostRefusal(status: ApiStatus, what: string, mapping: NameMapping, cause: unknown): HostRefusal {
+  const details = status.details === undefined ? undefined : toVirtualStatusDetails(status.details, mapping);
   return new HostRefusal(status.code, status.reason, `the host cluster refused ${what}: ${toVirtualMessage(status.message, [mapping])}`, {
     cause, ...(details !== undefined ? { details } : {}),
   });
+}
+
+/**
+ * A failure of a host call made for a virtual object (`kind` as in messages: `pod`, `service`), as
+ * the virtual client should read it. vcnet's own errors and refusals already made pass through; an
+ * unreachable, timed-out or overloaded host (502/503/504; toApiStatus classifies network failures as
+ * 503/504) is VCN_ERR_SYNC_HOST_UNAVAILABLE; anything else is the host's refusal in virtual words.
+ */
+export function hostCallError(err: unknown, tr: Translator, kind: string, vObj: { readonly metadata: ObjectMeta }, hName: string): Error {
+  if (err instanceof VcnetError || err instanceof HostRefusal) return err;
+  const status = toApiStatus(err);
+  const vName = vObj.metadata.name ?? '';
+  const vNamespace = vObj.metadata.namespace ?? '';
+  const what = `${kind} ${vNamespace}/${vName}`;
+  if (status.code === 502 || status.code === 503 || status.code === 504) {
+    return new VcnetError('VCN_ERR_SYNC_HOST_UNAVAILABLE', [what, status.message], { cause: err });
+  }
+  const mapping: NameMapping = { host: { name: hName, namespace: tr.hostNamespace }, virtual: { name: vName, namespace: vNamespace } };
+  return hostRefusal(status, what, mapping, err);
 }
 
 export interface PodSyncOptions {
@@ -237,8 +250,8 @@ export class PodSync {
   }
 
   /** DELETE with a UID precondition; NotFound and a failed precondition (another pod now) are success. */
-  #deleteHost(hName: string, hUid: string, gracePeriodSeconds: number | undefined): Promise<void> {
-    return this.#o.host.deleteIfSame(this.#path(hName), { uid: hUid }, { gracePeriodSeconds });
+  async #deleteHost(hName: string, hUid: string, gracePeriodSeconds: number | undefined): Promise<void> {
+    await this.#o.host.deleteIfSame(this.#path(hName), { uid: hUid }, { gracePeriodSeconds });
   }
 
   /** Deletes a host pod found without a virtual twin (the reconciler's garbage collection). */
@@ -257,17 +270,6 @@ export class PodSync {
 
   /** A host failure as the virtual client should read it. */
   #hostError(vPod: Pod, err: unknown, hName: string): Error {
-    if (err instanceof VcnetError || err instanceof HostRefusal) return err;
-    const status = toApiStatus(err);
-    const what = `pod ${podRef(vPod)}`;
-    // Unreachable, timed out or overloaded (network failures are classified 503/504 by toApiStatus).
-    if (status.code === 502 || status.code === 503 || status.code === 504) {
-      return new VcnetError('VCN_ERR_SYNC_HOST_UNAVAILABLE', [what, status.message], { cause: err });
-    }
-    const mapping: NameMapping = {
-      host: { name: hName, namespace: this.#o.tr.hostNamespace },
-      virtual: { name: vPod.metadata.name ?? '', namespace: vPod.metadata.namespace ?? '' },
-    };
-    return hostRefusal(status, what, mapping, err);
+    return hostCallError(err, this.#o.tr, 'pod', vPod, hName);
   }
 }

@@ -15,7 +15,7 @@
 import { isConflict, isNotFound, type KubeTransport } from '../kube/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import {
-  hostPodReferences, KINDS, MANAGED_BY, notManagedReason, podConditionsToHost, podStatusToVirtual, podUpdateToHost, POD_TOKEN_PREFIX,
+  hostMarkerSelector, hostPodReferences, KINDS, notManagedReason, podConditionsToHost, podStatusToVirtual, podUpdateToHost, POD_TOKEN_PREFIX,
   POD_UID, virtualPodOf, type Pod, type PodTranslateOptions, type Translator,
 } from '../translate/index.ts';
 import { Informer } from './informers.ts';
@@ -61,7 +61,6 @@ export class PodReconciler {
   readonly #log: Logger;
   /** When the host change a key is queued for was seen, for the status-lag metric. */
   readonly #seenAt = new Map<string, number>();
-  readonly #failures = new Map<string, number>();
   #leading = false;
   #resyncTimer: NodeJS.Timeout | undefined;
   #collectTimer: NodeJS.Timeout | undefined;
@@ -73,7 +72,7 @@ export class PodReconciler {
     this.vPods = new Informer<Pod>(opts.virtual.kubeConfig, { cluster: 'virtual', resource: { version: 'v1', plural: 'pods' } }, opts.logger);
     this.hPods = new Informer<Pod>(opts.host.kubeConfig, {
       cluster: 'host', resource: { version: 'v1', plural: 'pods' }, namespace: opts.tr.hostNamespace,
-      labelSelector: `${MANAGED_BY}=${opts.tr.markerValue()}`,
+      labelSelector: hostMarkerSelector(opts.tr),
     }, opts.logger);
     this.#queue = new WorkQueue((key) => this.#reconcile(key), opts.concurrency ?? 8);
     this.#tokenQueue = new WorkQueue((key) => this.#rebindTokens(key), 2);
@@ -178,15 +177,12 @@ export class PodReconciler {
     try {
       if (key.startsWith(HOST_KEY)) await this.#reconcileStray(key.slice(HOST_KEY.length));
       else await this.#reconcilePod(key, seen);
-      this.#failures.delete(key);
+      this.#queue.forget(key);
     } catch (err) {
-      const n = (this.#failures.get(key) ?? 0) + 1;
-      this.#failures.set(key, n);
-      const delay = Math.min(30_000, 100 * 2 ** Math.min(n, 9));
       const conflict = isConflict(err);
+      const delay = this.#queue.retry(key, conflict);
       (conflict ? this.#log.debug.bind(this.#log) : this.#log.warn.bind(this.#log))({ err, key, retryInMs: delay }, 'pod reconcile failed; retrying');
       this.#o.metrics?.failures.inc({ kind: 'Pod', operation: 'reconcile' });
-      this.#queue.addAfter(key, conflict ? 50 : delay);
     }
   }
 

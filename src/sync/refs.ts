@@ -6,7 +6,7 @@ import { VcnetError } from '../errors.ts';
 import { isAlreadyExists, isNotFound, type KubeTransport } from '../kube/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import {
-  KINDS, MANAGED_BY, notManagedReason, toHostObjectMeta, virtualRefOf, type PodReference, type Translator,
+  hostMarkerSelector, KINDS, notManagedReason, toHostObjectMeta, virtualRefOf, type PodReference, type Translator,
 } from '../translate/index.ts';
 import { Informer, type WireObject } from './informers.ts';
 
@@ -31,7 +31,7 @@ export class ReferenceSync {
 
   constructor(opts: ReferenceSyncOptions) {
     this.#opts = opts;
-    const selector = `${MANAGED_BY}=${opts.tr.markerValue()}`;
+    const selector = hostMarkerSelector(opts.tr);
     const make = (cluster: 'virtual' | 'host', kind: RefKind): Informer => new Informer(
       cluster === 'virtual' ? opts.virtual.kubeConfig : opts.host.kubeConfig,
       {

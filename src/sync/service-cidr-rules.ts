@@ -1,6 +1,7 @@
-// The pure rules behind ServiceCIDRs (service-cidr.ts): which host service ranges count, how a
-// range is named in the virtual cluster, which virtual ServiceCIDRs to create or delete, and how to
-// read the host's answer to a probe. No I/O: the caller gathers the objects and answers.
+// The pure rules behind ServiceCIDRs (service-cidr.ts): which host service ranges count, which
+// virtual ServiceCIDRs to create or delete, and how to read the host's answer to a probe. No I/O:
+// the caller gathers the objects and answers. How a range is named in the virtual cluster, and how
+// vcnet marks its own ServiceCIDRs, is a virtual <-> host mapping rule: src/translate/service-cidr.ts.
 //
 // Kubernetes facts these rules follow (v1.34, KEP-1880 "Multiple Service CIDRs", GA in 1.33):
 //   - A cluster's service ranges are ServiceCIDR objects (networking.k8s.io/v1, cluster-scoped); the
@@ -16,7 +17,8 @@
 //     The range of valid IPs is <cidr>" (ipallocator/interfaces.go ErrNotInRange). A range's first
 //     address (its network address) is never allocatable (ipallocator.go NewIPAllocator: first =
 //     network + 1), so `0.0.0.0` and `::` are outside every range, whatever the ranges are.
-import { bitsOf, formatIP, parseIP, type Family, type IP } from '../config/checks.ts';
+import { bitsOf, formatIP, hostMask, parseIP, splitCIDR, type Family, type IP } from '../config/checks.ts';
+import { DEFAULT_SERVICE_CIDR, isVcnetServiceCIDR, virtualServiceCIDRFor, virtualServiceCIDRName, type ServiceCIDRObject } from '../translate/index.ts';
 
 /** A service range: `10.96.0.0/12`, `fd00::/108`. `text` is canonical (RFC 5952 for IPv6, host bits cleared). */
 export interface Range {
@@ -26,43 +28,10 @@ export interface Range {
   readonly text: string;
 }
 
-/** A ServiceCIDR (networking.k8s.io/v1) as it is on the wire. */
-export interface ServiceCIDRObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: {
-    name?: string; uid?: string; resourceVersion?: string; creationTimestamp?: string; deletionTimestamp?: string;
-    labels?: Record<string, string>; annotations?: Record<string, string>; [field: string]: unknown;
-  };
-  spec?: { cidrs?: string[] };
-  status?: { conditions?: Array<{ type?: string; status?: string; reason?: string; message?: string }> };
-  [field: string]: unknown;
-}
-
-/** The default ServiceCIDR, made by kube-apiserver from its --service-cluster-ip-range. vcnet never touches the virtual one. */
-export const DEFAULT_SERVICE_CIDR = 'kubernetes';
-/** Names of the virtual ServiceCIDRs vcnet makes start with this. */
-export const VIRTUAL_SERVICE_CIDR_PREFIX = 'vcnet-host-';
-/**
- * The label on them, `app.kubernetes.io/managed-by: vcnet` (Kubernetes' recommended label for the
- * tool that manages an object; vcnet puts it on its webhook configurations too). Not vCluster's
- * `vcluster.loft.sh/managed-by` marker, which names a vCluster on host objects.
- */
-export const APP_MANAGED_BY = 'app.kubernetes.io/managed-by';
-export const APP_MANAGED_BY_VALUE = 'vcnet';
-
 /** Parses one CIDR; host bits are cleared (the API server's IsValidCIDR accepts none, config refuses them). Undefined when not a CIDR. */
 export function parseRange(text: string): Range | undefined {
-  const s = text.trim();
-  const slash = s.indexOf('/');
-  if (slash < 0) return undefined;
-  const ip = parseIP(s.slice(0, slash));
-  const prefixText = s.slice(slash + 1);
-  if (ip === undefined || !/^(0|[1-9][0-9]{0,2})$/.test(prefixText)) return undefined;
-  const prefix = Number(prefixText);
-  if (prefix > bitsOf(ip.family)) return undefined;
-  const value = ip.value & ~hostMask(ip.family, prefix);
-  return { family: ip.family, value, prefix, text: `${formatIP({ family: ip.family, value })}/${prefix}` };
+  const cidr = splitCIDR(text.trim());
+  return typeof cidr === 'string' ? undefined : networkOf(cidr, cidr.prefix);
 }
 
 /** Parses a comma-separated list (`networking.serviceCIDR`, the cache annotation); undefined if any part is not a CIDR. */
@@ -172,36 +141,6 @@ export function hostRangesFromServiceCIDRs(objs: Iterable<ServiceCIDRObject>): R
   return minimalRanges(usable.flatMap(rangesOf));
 }
 
-/**
- * The name of the virtual ServiceCIDR that stands for a host range: `vcnet-host-10-97-0-0-24`,
- * `vcnet-host-fd00--1-0-112`. Stable and one-to-one: the canonical address with `.` and `:` as `-`,
- * then the prefix (an IPv4 address always has four parts; an IPv6 one never has four parts without
- * a `--`, so no IPv6 name equals an IPv4 one). Always a valid DNS-1123 subdomain (at most 54 characters).
- */
-export function virtualServiceCIDRName(range: Range): string {
-  const address = range.text.slice(0, range.text.indexOf('/'));
-  return `${VIRTUAL_SERVICE_CIDR_PREFIX}${address.replace(/[.:]/g, '-')}-${range.prefix}`;
-}
-
-/** Whether vcnet made this virtual ServiceCIDR (its label and name prefix), so vcnet may delete it. Never `kubernetes`. */
-export function isVcnetServiceCIDR(obj: ServiceCIDRObject): boolean {
-  const name = obj.metadata.name ?? '';
-  return name !== DEFAULT_SERVICE_CIDR && name.startsWith(VIRTUAL_SERVICE_CIDR_PREFIX) && obj.metadata.labels?.[APP_MANAGED_BY] === APP_MANAGED_BY_VALUE;
-}
-
-/** The virtual ServiceCIDR vcnet creates for a host range. */
-export function virtualServiceCIDRFor(range: Range): ServiceCIDRObject {
-  return {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'ServiceCIDR',
-    metadata: {
-      name: virtualServiceCIDRName(range),
-      labels: { [APP_MANAGED_BY]: APP_MANAGED_BY_VALUE },
-    },
-    spec: { cidrs: [range.text] },
-  };
-}
-
 export interface VirtualServiceCIDRPlan {
   /** To create: host ranges that no virtual ServiceCIDR covers, each with the object to create. */
   readonly create: ServiceCIDRObject[];
@@ -209,8 +148,6 @@ export interface VirtualServiceCIDRPlan {
   readonly delete: ServiceCIDRObject[];
   /** Host ranges whose name is taken by a virtual ServiceCIDR vcnet did not make, for another range. */
   readonly conflicts: Array<{ range: Range; name: string }>;
-  /** The names of vcnet's virtual ServiceCIDRs the host ranges need (created or to create). */
-  readonly wanted: ReadonlySet<string>;
 }
 
 /**
@@ -229,14 +166,15 @@ export function planVirtualServiceCIDRs(hostRanges: readonly Range[], virtualObj
     .flatMap(rangesOf);
   const create: ServiceCIDRObject[] = [];
   const conflicts: Array<{ range: Range; name: string }> = [];
+  // The names of vcnet's virtual ServiceCIDRs the host ranges need (created or to create).
   const wanted = new Set<string>();
   for (const range of hostRanges) {
     if (foreign.some((f) => rangeContainsRange(f, range))) continue;
-    const name = virtualServiceCIDRName(range);
+    const name = virtualServiceCIDRName(range.text);
     const existing = byName.get(name);
     if (existing === undefined) {
       wanted.add(name);
-      create.push(virtualServiceCIDRFor(range));
+      create.push(virtualServiceCIDRFor(range.text));
     } else if (isVcnetServiceCIDR(existing)) {
       // Being deleted: it can only be made again once it is gone (the watch says when).
       wanted.add(name);
@@ -247,7 +185,7 @@ export function planVirtualServiceCIDRs(hostRanges: readonly Range[], virtualObj
   const del = opts.deleteStale
     ? virtualObjs.filter((o) => isVcnetServiceCIDR(o) && !wanted.has(o.metadata.name ?? '') && serviceCIDRReadiness(o) !== 'terminating')
     : [];
-  return { create, delete: del, conflicts, wanted };
+  return { create, delete: del, conflicts };
 }
 
 // ---- the probe ----
@@ -287,12 +225,10 @@ export function readProbeAnswer(message: string): ProbeAnswer {
 
 /** The smallest and largest allocatable address of `seed`'s range of length `prefix` (IPv4 leaves out the broadcast address, as kube-apiserver does). */
 export function rangeEnds(seed: IP, prefix: number): { range: Range; first: string; last: string } {
-  const mask = hostMask(seed.family, prefix);
-  const network = seed.value & ~mask;
-  const broadcast = network | mask;
+  const range = networkOf(seed, prefix);
+  const broadcast = range.value | hostMask(seed.family, prefix);
   const last = seed.family === 4 ? broadcast - 1n : broadcast;
-  const range = { family: seed.family, value: network, prefix, text: `${formatIP({ family: seed.family, value: network })}/${prefix}` };
-  return { range, first: formatIP({ family: seed.family, value: network + 1n }), last: formatIP({ family: seed.family, value: last }) };
+  return { range, first: formatIP({ family: seed.family, value: range.value + 1n }), last: formatIP({ family: seed.family, value: last }) };
 }
 
 /**
@@ -320,6 +256,8 @@ export async function searchRange(seed: IP, accepts: (ip: string) => Promise<boo
   return found;
 }
 
-function hostMask(family: Family, prefix: number): bigint {
-  return (1n << BigInt(bitsOf(family) - prefix)) - 1n;
+/** The range of length `prefix` around `ip`: host bits cleared, the text canonical. */
+function networkOf(ip: IP, prefix: number): Range {
+  const value = ip.value & ~hostMask(ip.family, prefix);
+  return { family: ip.family, value, prefix, text: `${formatIP({ family: ip.family, value })}/${prefix}` };
 }

@@ -10,7 +10,7 @@
 // vcnet instead:
 //   1. detects the host's ranges: the host's ServiceCIDR objects (networking.k8s.io/v1, Kubernetes
 //      >= 1.33), watched; when they cannot be listed (forbidden, or an older host), a dry-run probe
-//      that leaves nothing behind (service-cidr-probe.ts), redone when asked;
+//      that leaves nothing behind (service-cidr-probe.ts), redone for an address no range holds;
 //   2. takes `networking.serviceCIDR` first when it is set, warning when it does not contain the
 //      host's primary range;
 //   3. caches the detected primary ranges in vCluster's annotation, so vCluster tooling reads them;
@@ -19,19 +19,18 @@
 //   5. offers ensureCovers(ips) to the Service sync, which resolves once the virtual kube-apiserver
 //      accepts those addresses, detecting again once if the host has a range vcnet does not know.
 //
-// The pure decisions live in service-cidr-rules.ts, the probe in service-cidr-probe.ts; this file
-// does the watching, the writes and the timing.
-import { EventEmitter } from 'node:events';
+// The pure decisions live in service-cidr-rules.ts, the probe in service-cidr-probe.ts, the names
+// and the label of vcnet's virtual ServiceCIDRs in src/translate/service-cidr.ts; this file does the
+// watching, the writes and the timing.
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { VcnetError } from '../errors.ts';
 import { Backoff, isAlreadyExists, isNotFound, KubeApiError, Reflector, toApiStatus, type ApiStatus, type KubeTransport } from '../kube/index.ts';
 import type { Logger } from '../observability/logger.ts';
-import { SERVICE_CIDR } from '../translate/index.ts';
+import { APP_MANAGED_BY, APP_MANAGED_BY_VALUE, SERVICE_CIDR, virtualServiceCIDRName, type ServiceCIDRObject } from '../translate/index.ts';
 import type { SyncSettings } from './options.ts';
 import {
   coveredBy, hostRangesFromServiceCIDRs, minimalRanges, parseRangeList, planVirtualServiceCIDRs, primaryRanges,
-  rangeContainsRange, rangeTexts, rangesOf, serviceCIDRReadiness, virtualServiceCIDRName, withConfigured,
-  type Range, type ServiceCIDRObject,
+  rangeContainsRange, rangeTexts, rangesOf, serviceCIDRReadiness, withConfigured, type Range,
 } from './service-cidr-rules.ts';
 import { probeHostRanges } from './service-cidr-probe.ts';
 
@@ -42,49 +41,39 @@ export interface ServiceCIDRsOptions {
   /** `networking.serviceCIDR`; '' means detect. Validated by the config (checkServiceCIDR). */
   readonly configured: string;
   readonly logger: Logger;
-  /** How long ensureCovers waits for a virtual ServiceCIDR it needs to become usable (default 8 s, under the webhook's 10 s). */
-  readonly readyTimeoutMs?: number;
-  /**
-   * A virtual ServiceCIDR without a Ready condition counts as usable once it has been seen this long
-   * (default 2 s): the API server already allocates from it, and no kube-controller-manager may be
-   * there to set the condition; the wait covers the API server's own informer catching up.
-   */
-  readonly unknownReadyAfterMs?: number;
 }
 
 /** Where the host ranges came from. */
 export type HostRangeSource = 'servicecidrs' | 'probe' | 'cache';
 
-export interface ServiceCIDRsEvents {
-  /** The ranges vcnet works with changed (ranges(): configured first, then the host's). */
-  changed: [ranges: readonly string[]];
-  /** A virtual ServiceCIDR was created or deleted by vcnet. */
-  virtual: [name: string, action: 'created' | 'deleted'];
-}
-
 const SERVICECIDRS = '/apis/networking.k8s.io/v1/servicecidrs';
 const SERVICECIDR_RESOURCE = { group: 'networking.k8s.io', version: 'v1', plural: 'servicecidrs' } as const;
 /** Probing for the range of an address is not repeated sooner than this. */
 const PROBE_AGAIN_MS = 10_000;
-/** ensureCovers re-checks at least this often while waiting (for `unknownReadyAfterMs` to pass). */
+/** How long ensureCovers waits for a virtual ServiceCIDR it needs to become usable: under the webhook's 10 s. */
+const READY_TIMEOUT_MS = 8000;
+/**
+ * A virtual ServiceCIDR without a Ready condition counts as usable once it has been seen this long:
+ * the API server already allocates from it, and no kube-controller-manager may be there to set the
+ * condition; the wait covers the API server's own informer catching up.
+ */
+const UNKNOWN_READY_AFTER_MS = 2000;
+/** ensureCovers re-checks at least this often while waiting (for UNKNOWN_READY_AFTER_MS to pass). */
 const RECHECK_MS = 200;
 
 /** The reflector only reads name and resourceVersion; the wire shape is ServiceCIDRObject. */
 type WatchedServiceCIDR = ServiceCIDRObject & KubernetesObject;
 
+/** A detection always has a range: one that finds none fails instead (see #detect and #watchHost). */
 interface Detection {
   readonly ranges: Range[];
   readonly source: HostRangeSource;
-  /** The ranges are the host's complete list (its ServiceCIDRs), so vcnet may delete what the host dropped. */
-  readonly complete: boolean;
 }
 
-export class ServiceCIDRs extends EventEmitter<ServiceCIDRsEvents> {
+export class ServiceCIDRs {
   readonly #o: ServiceCIDRsOptions;
   readonly #log: Logger;
   readonly #configured: Range[];
-  readonly #readyTimeoutMs: number;
-  readonly #unknownReadyAfterMs: number;
 
   #running = false;
   #starting: Promise<void> | undefined;
@@ -99,6 +88,7 @@ export class ServiceCIDRs extends EventEmitter<ServiceCIDRsEvents> {
   readonly #probedFor = new Map<string, number>();
   /** The cache annotation value last written (or found). */
   #cached: string | undefined;
+  /** The ranges vcnet works with (ranges()); empty only before the first detection without `networking.serviceCIDR`. */
   #ranges: Range[];
 
   /** Virtual ServiceCIDRs vcnet created that the watch may not show yet. */
@@ -116,15 +106,12 @@ export class ServiceCIDRs extends EventEmitter<ServiceCIDRsEvents> {
   #waiters = new Set<() => void>();
 
   constructor(opts: ServiceCIDRsOptions) {
-    super();
     this.#o = opts;
     this.#log = opts.logger.child({ component: 'service-cidr' });
     const configured = parseRangeList(opts.configured);
     if (configured === undefined) throw new VcnetError('VCN_ERR_CONFIG_INVALID', [`networking.serviceCIDR: "${opts.configured}" is not a CIDR list`]);
     this.#configured = configured;
     this.#ranges = minimalRanges(configured);
-    this.#readyTimeoutMs = opts.readyTimeoutMs ?? 8000;
-    this.#unknownReadyAfterMs = opts.unknownReadyAfterMs ?? 2000;
   }
 
   /**
@@ -180,12 +167,6 @@ export class ServiceCIDRs extends EventEmitter<ServiceCIDRsEvents> {
     return rangeTexts(this.#usableVirtual());
   }
 
-  /** Detects the host's ranges again now (after a host change vcnet cannot watch) and brings the virtual cluster in line. */
-  async redetect(): Promise<readonly string[]> {
-    await this.#detectAndApply([]);
-    return this.ranges();
-  }
-
   /**
    * Resolves once the virtual kube-apiserver accepts every address in `ips` (a host Service's
    * ClusterIPs; '' and 'None' are skipped): each is inside a virtual ServiceCIDR that is Ready
@@ -199,10 +180,10 @@ export class ServiceCIDRs extends EventEmitter<ServiceCIDRsEvents> {
     const wanted = ips.filter((ip) => ip !== '' && ip !== 'None');
     if (wanted.length === 0) return;
     signal?.throwIfAborted();
-    if (!this.#running || (this.#detected === undefined && this.#configured.length === 0)) {
+    if (!this.#running || this.#ranges.length === 0) {
       throw new VcnetError('VCN_ERR_SYNC_NOT_READY', [`service IP ${wanted.join(', ')}`, 'the service ranges of the host cluster are not known yet']);
     }
-    const deadline = Date.now() + this.#readyTimeoutMs;
+    const deadline = Date.now() + READY_TIMEOUT_MS;
     let redetected = false;
     let kicked = false;
     for (;;) {
@@ -302,7 +283,7 @@ export class ServiceCIDRs extends EventEmitter<ServiceCIDRsEvents> {
       const ranges = hostRangesFromServiceCIDRs(listed.items);
       if (ranges.length > 0) {
         this.#watchHost(listed.items, listed.metadata?.resourceVersion ?? '');
-        return { ranges, source: 'servicecidrs', complete: true };
+        return { ranges, source: 'servicecidrs' };
       }
       this.#log.warn('the host lists no usable ServiceCIDR; probing its service ranges instead');
     }
@@ -312,7 +293,7 @@ export class ServiceCIDRs extends EventEmitter<ServiceCIDRsEvents> {
         // A probe sees one range at a time and may miss some: keep every range known before, in
         // front (the primary stays first when a probe for one address found only its range).
         const merged = minimalRanges([...(this.#detected?.ranges ?? []), ...ranges]);
-        return { ranges: merged, source: 'probe', complete: false };
+        return { ranges: merged, source: 'probe' };
       }
       this.#log.warn('the probe of the host\'s service ranges named no range');
     } catch (err) {
@@ -320,7 +301,7 @@ export class ServiceCIDRs extends EventEmitter<ServiceCIDRsEvents> {
       this.#once('probe-403', 'warn', { code: 403 }, `vcnet may not create Services in ${this.#o.settings.hostNamespace} (even as a dry run), so it cannot probe the host's service ranges: ${err.status.message}`);
     }
     const cached = await this.#readCache();
-    if (cached !== undefined && cached.length > 0) return { ranges: cached, source: 'cache', complete: false };
+    if (cached !== undefined && cached.length > 0) return { ranges: cached, source: 'cache' };
     throw new KubeApiError({ code: 503, reason: 'ServiceUnavailable', message: 'no way to learn the host cluster\'s service ranges worked (ServiceCIDRs, dry-run probe, the cache annotation)', details: undefined, retryable: true });
   }
 
@@ -333,7 +314,6 @@ export class ServiceCIDRs extends EventEmitter<ServiceCIDRsEvents> {
     this.#checkConfigured(d);
     if (this.ranges().join(',') !== before) {
       this.#log.info({ ranges: this.ranges(), host: rangeTexts(d.ranges), source: d.source }, `service ranges: ${this.ranges().join(', ')} (host: ${rangeTexts(d.ranges).join(', ')}, from ${d.source})`);
-      this.emit('changed', this.ranges());
     }
     if (d.source !== 'cache') void this.#writeCache(d.ranges);
   }
@@ -404,7 +384,7 @@ export class ServiceCIDRs extends EventEmitter<ServiceCIDRsEvents> {
       const ranges = hostRangesFromServiceCIDRs(w.store.values());
       if (ranges.length === 0) return;
       if (rangeTexts(ranges).join(',') === rangeTexts(this.#detected?.ranges ?? []).join(',')) return;
-      this.#apply({ ranges, source: 'servicecidrs', complete: true });
+      this.#apply({ ranges, source: 'servicecidrs' });
       this.#kick();
     };
     w.on('add', onChange);
@@ -467,7 +447,7 @@ export class ServiceCIDRs extends EventEmitter<ServiceCIDRsEvents> {
 
   /**
    * The ranges the virtual kube-apiserver allocates from: its ServiceCIDRs that are Ready, or have
-   * no Ready condition yet and were seen a moment ago (unknownReadyAfterMs). Without the
+   * no Ready condition yet and were seen a moment ago (UNKNOWN_READY_AFTER_MS). Without the
    * ServiceCIDR API, the ranges vcnet was told or detected stand for its flag.
    */
   #usableVirtual(): Range[] {
@@ -480,7 +460,7 @@ export class ServiceCIDRs extends EventEmitter<ServiceCIDRsEvents> {
       if (readiness === 'unknown') {
         const seen = this.#firstSeen.get(name) ?? now;
         this.#firstSeen.set(name, seen);
-        if (now - seen < this.#unknownReadyAfterMs) continue;
+        if (now - seen < UNKNOWN_READY_AFTER_MS) continue;
       } else {
         this.#firstSeen.delete(name);
       }
@@ -544,11 +524,13 @@ export class ServiceCIDRs extends EventEmitter<ServiceCIDRsEvents> {
   }
 
   async #reconcileOnce(): Promise<void> {
-    if (!this.#running || !this.#virtualAPI || (this.#detected === undefined && this.#configured.length === 0)) return;
-    const plan = planVirtualServiceCIDRs(this.#ranges, this.#virtualObjects(), { deleteStale: this.#detected?.complete === true });
+    if (!this.#running || !this.#virtualAPI || this.#ranges.length === 0) return;
+    // Only the host's ServiceCIDRs are its complete list: a probe may miss a range, and the cache
+    // holds only the primary ones, so deleting what they lack could take a range in use away.
+    const plan = planVirtualServiceCIDRs(this.#ranges, this.#virtualObjects(), { deleteStale: this.#detected?.source === 'servicecidrs' });
     for (const c of plan.conflicts) {
       this.#failures.set(c.name, `the virtual ServiceCIDR ${c.name} exists but was not made by vcnet, and does not hold ${c.range.text}`);
-      this.#once(`conflict-${c.name}`, 'warn', { name: c.name, range: c.range.text }, `the virtual ServiceCIDR ${c.name} was not made by vcnet (no app.kubernetes.io/managed-by=vcnet label), so vcnet leaves it alone and the host range ${c.range.text} stays uncovered`);
+      this.#once(`conflict-${c.name}`, 'warn', { name: c.name, range: c.range.text }, `the virtual ServiceCIDR ${c.name} was not made by vcnet (no ${APP_MANAGED_BY}=${APP_MANAGED_BY_VALUE} label), so vcnet leaves it alone and the host range ${c.range.text} stays uncovered`);
     }
     for (const body of plan.create) {
       const name = body.metadata.name ?? '';
@@ -557,7 +539,6 @@ export class ServiceCIDRs extends EventEmitter<ServiceCIDRsEvents> {
         this.#failures.delete(name);
         if (!this.#virtualWatch?.store.has(name)) this.#created.set(name, created);
         this.#log.info({ name, cidrs: body.spec?.cidrs }, `created the virtual ServiceCIDR ${name}, so the virtual cluster accepts the host's ${body.spec?.cidrs?.join(',')}`);
-        this.emit('virtual', name, 'created');
       } catch (err) {
         if (isAlreadyExists(err)) {
           // The watch is behind: take the object as it is; the next plan decides with it.
@@ -571,27 +552,21 @@ export class ServiceCIDRs extends EventEmitter<ServiceCIDRsEvents> {
     }
     for (const obj of plan.delete) {
       const name = obj.metadata.name ?? '';
-      try {
-        // Preconditions: delete exactly the object vcnet decided on, never a newer one of that name.
-        await this.#o.virtual.transport.request('DELETE', `${SERVICECIDRS}/${encodeURIComponent(name)}`, {
-          body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion } },
-        });
-      } catch (err) {
-        if (isNotFound(err) || (err instanceof KubeApiError && err.status.code === 409)) continue;
-        throw err;
-      }
+      // Preconditions: delete exactly the object vcnet decided on, never a newer one of that name.
+      // Already gone, or another object by now: nothing was deleted, so nothing to log.
+      const path = `${SERVICECIDRS}/${encodeURIComponent(name)}`;
+      if (!await this.#o.virtual.transport.deleteIfSame(path, { uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion })) continue;
       this.#created.delete(name);
       // kube-controller-manager keeps it (Ready=False, Terminating) while virtual Services still use
       // its addresses, so nothing in use loses its range.
       this.#log.info({ name, cidrs: obj.spec?.cidrs }, `deleted the virtual ServiceCIDR ${name}: the host no longer has ${obj.spec?.cidrs?.join(',')}`);
-      this.emit('virtual', name, 'deleted');
     }
   }
 
   #pendingReason(ip: string): string {
     const range = this.#ranges.find((r) => coveredBy([r], ip));
     if (range === undefined) return 'no service range holds it';
-    const name = virtualServiceCIDRName(range);
+    const name = virtualServiceCIDRName(range.text);
     const failure = this.#failures.get(name);
     if (failure !== undefined) return failure;
     const obj = this.#virtualObjects().find((o) => o.metadata.name === name);

@@ -14,10 +14,10 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { isAlreadyExists, isConflict, type KubeTransport } from '../kube/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import {
-  endpointSliceDrift, endpointSliceToHost, endpointsDrift, endpointsToHost, hostAllocationsDiffer, isControllerManagedSlice,
-  isKubernetesService, KINDS, kubernetesEndpointsFromHost, kubernetesServiceSpecFromHost, notManagedReason, serviceSpecDrift,
-  serviceStatusToVirtual, serviceToHost, shouldSyncEndpoints, sliceServiceName, statusDiffers, virtualRefOf, withHostAllocations,
-  MANAGED_BY,
+  endpointSliceDrift, endpointSliceToHost, endpointsDrift, endpointsToHost, hostAllocationsDiffer, hostEndpointSliceSelector,
+  hostMarkerSelector, isControllerManagedSlice, isKubernetesService, KINDS, kubernetesEndpointsFromHost, kubernetesServiceFromHost,
+  kubernetesServiceSpecFromHost, notManagedReason, serviceDrift, serviceStatusToVirtual, shouldSyncEndpoints, sliceServiceName,
+  statusDiffers, virtualRefOf, withHostAllocations,
   type EndpointSlice, type Endpoints, type Service, type Translator,
 } from '../translate/index.ts';
 import type { PodFactsSource } from './facts.ts';
@@ -49,7 +49,6 @@ export interface ServiceReconcilerOptions {
 const KUBERNETES_KEY = 'kubernetes';
 const SLICE_KEY = 'slice:';
 const API = { discovery: '/apis/discovery.k8s.io/v1', core: '/api/v1' };
-const VCNET_SLICE_MANAGER = 'vcnet.dev';
 /** How long the reconciler waits for the host cache to show its own write before judging anyway. */
 const CACHE_CATCH_UP_MS = 2_000;
 
@@ -74,7 +73,6 @@ export class ServiceReconciler {
   readonly #o: ServiceReconcilerOptions;
   readonly #queue: WorkQueue;
   readonly #log: Logger;
-  readonly #failures = new Map<string, number>();
   /** `ns/service` → names of the virtual EndpointSlices labelled with that service. */
   readonly #slicesOf = new Map<string, Set<string>>();
   /** `ns/name` → when the reconciler first saw that Service's host twin without a virtual Service. */
@@ -91,62 +89,35 @@ export class ServiceReconciler {
     this.#log = opts.logger.child({ component: 'service-reconciler' });
     this.vServices = opts.facts.services as unknown as Informer<Service>;
     this.hServices = opts.facts.hostServices as unknown as Informer<Service>;
-    const marker = `${MANAGED_BY}=${tr.markerValue()}`;
     this.vEndpoints = new Informer<Endpoints>(opts.virtual.kubeConfig, { cluster: 'virtual', resource: { version: 'v1', plural: 'endpoints' } }, opts.logger);
     this.vSlices = new Informer<EndpointSlice>(opts.virtual.kubeConfig, { cluster: 'virtual', resource: { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices' } }, opts.logger);
     // The host endpoints controller copies a Service's labels (our marker among them) onto the
     // Endpoints it makes, so the label alone does not tell ours; notManagedReason does.
-    this.hEndpoints = new Informer<Endpoints>(opts.host.kubeConfig, { cluster: 'host', resource: { version: 'v1', plural: 'endpoints' }, namespace: tr.hostNamespace, labelSelector: marker }, opts.logger);
+    this.hEndpoints = new Informer<Endpoints>(opts.host.kubeConfig, { cluster: 'host', resource: { version: 'v1', plural: 'endpoints' }, namespace: tr.hostNamespace, labelSelector: hostMarkerSelector(tr) }, opts.logger);
     this.hSlices = new Informer<EndpointSlice>(opts.host.kubeConfig, {
       cluster: 'host', resource: { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices' }, namespace: tr.hostNamespace,
-      labelSelector: `${marker},endpointslice.kubernetes.io/managed-by=${VCNET_SLICE_MANAGER}`,
+      labelSelector: hostEndpointSliceSelector(tr),
     }, opts.logger);
     this.hKubeEndpoints = new Informer<Endpoints>(opts.host.kubeConfig, {
       cluster: 'host', resource: { version: 'v1', plural: 'endpoints' }, namespace: tr.hostNamespace, fieldSelector: `metadata.name=${opts.settings.kubeService}`,
     }, opts.logger);
     this.#queue = new WorkQueue((k) => this.#reconcile(k), opts.concurrency ?? 8);
 
-    const onVirtual = (o: { metadata: { namespace?: string; name?: string } }): void => this.#enqueueService(o.metadata.namespace ?? '', o.metadata.name ?? '');
     for (const inf of [this.vServices, this.vEndpoints] as const) {
-      inf.reflector.on('add', onVirtual);
-      inf.reflector.on('update', onVirtual);
-      inf.reflector.on('delete', (_o, old) => onVirtual(old));
+      inf.reflector.on('add', (o) => this.#onVirtual(o));
+      inf.reflector.on('update', (o) => this.#onVirtual(o));
+      inf.reflector.on('delete', (_o, old) => this.#onVirtual(old));
     }
-    const onVSlice = (s: EndpointSlice, removed: boolean): void => {
-      const ns = s.metadata.namespace ?? '';
-      const svc = sliceServiceName(s);
-      if (svc !== undefined) {
-        const set = this.#slicesOf.get(key(ns, svc)) ?? new Set<string>();
-        if (removed) set.delete(s.metadata.name ?? ''); else set.add(s.metadata.name ?? '');
-        if (set.size === 0) this.#slicesOf.delete(key(ns, svc)); else this.#slicesOf.set(key(ns, svc), set);
-      }
-      if (ns === 'default' && svc === 'kubernetes') this.#queue.add(KUBERNETES_KEY);
-      else if (!SYSTEM_NAMESPACES.has(ns)) this.#queue.add(SLICE_KEY + key(ns, s.metadata.name ?? ''));
-    };
-    this.vSlices.reflector.on('add', (s) => onVSlice(s, false));
-    this.vSlices.reflector.on('update', (s) => onVSlice(s, false));
-    this.vSlices.reflector.on('delete', (_s, old) => onVSlice(old, true));
-
-    const onHostService = (s: Service): void => {
-      if (s.metadata.name === opts.settings.kubeService) { this.#queue.add(KUBERNETES_KEY); return; }
-      const v = virtualRefOf(tr, s.metadata, KINDS.Service);
-      if (v !== undefined) this.#enqueueService(v.namespace ?? '', v.name);
-    };
-    this.hServices.reflector.on('add', onHostService);
-    this.hServices.reflector.on('update', onHostService);
-    this.hServices.reflector.on('delete', (_s, old) => onHostService(old));
-    const onHostEndpoints = (e: Endpoints): void => {
-      const v = virtualRefOf(tr, e.metadata, KINDS.Endpoints);
-      if (v !== undefined) this.#enqueueService(v.namespace ?? '', v.name);
-    };
-    this.hEndpoints.reflector.on('update', onHostEndpoints);
-    this.hEndpoints.reflector.on('delete', (_e, old) => onHostEndpoints(old));
-    const onHostSlice = (s: EndpointSlice): void => {
-      const v = virtualRefOf(tr, s.metadata, KINDS.EndpointSlice);
-      if (v !== undefined) this.#queue.add(SLICE_KEY + key(v.namespace ?? '', v.name));
-    };
-    this.hSlices.reflector.on('update', onHostSlice);
-    this.hSlices.reflector.on('delete', (_s, old) => onHostSlice(old));
+    this.vSlices.reflector.on('add', (s) => this.#onVirtualSlice(s, false));
+    this.vSlices.reflector.on('update', (s) => this.#onVirtualSlice(s, false));
+    this.vSlices.reflector.on('delete', (_s, old) => this.#onVirtualSlice(old, true));
+    this.hServices.reflector.on('add', (s) => this.#onHostService(s));
+    this.hServices.reflector.on('update', (s) => this.#onHostService(s));
+    this.hServices.reflector.on('delete', (_s, old) => this.#onHostService(old));
+    this.hEndpoints.reflector.on('update', (e) => this.#onHostEndpoints(e));
+    this.hEndpoints.reflector.on('delete', (_e, old) => this.#onHostEndpoints(old));
+    this.hSlices.reflector.on('update', (s) => this.#onHostSlice(s));
+    this.hSlices.reflector.on('delete', (_s, old) => this.#onHostSlice(old));
     const onKube = (): void => this.#queue.add(KUBERNETES_KEY);
     this.hKubeEndpoints.reflector.on('add', onKube);
     this.hKubeEndpoints.reflector.on('update', onKube);
@@ -176,32 +147,59 @@ export class ServiceReconciler {
     if (leading) this.resync();
   }
 
-  /** Queues every Service, endpoints object and slice of both sides. */
+  /** Queues every Service, endpoints object and slice of both sides, as their watch events would. */
   resync(): void {
     if (!this.#leading) return;
     this.#queue.add(KUBERNETES_KEY);
-    for (const s of this.vServices.store.values()) this.#enqueueService(s.metadata.namespace ?? '', s.metadata.name ?? '');
-    for (const e of this.vEndpoints.store.values()) this.#enqueueService(e.metadata.namespace ?? '', e.metadata.name ?? '');
-    for (const s of this.vSlices.store.values()) {
-      if (!SYSTEM_NAMESPACES.has(s.metadata.namespace ?? '')) this.#queue.add(SLICE_KEY + key(s.metadata.namespace ?? '', s.metadata.name ?? ''));
-    }
-    for (const s of this.hServices.store.values()) {
-      const v = virtualRefOf(this.#o.tr, s.metadata, KINDS.Service);
-      if (v !== undefined) this.#enqueueService(v.namespace ?? '', v.name);
-    }
-    for (const e of this.hEndpoints.store.values()) {
-      const v = virtualRefOf(this.#o.tr, e.metadata, KINDS.Endpoints);
-      if (v !== undefined) this.#enqueueService(v.namespace ?? '', v.name);
-    }
-    for (const s of this.hSlices.store.values()) {
-      const v = virtualRefOf(this.#o.tr, s.metadata, KINDS.EndpointSlice);
-      if (v !== undefined) this.#queue.add(SLICE_KEY + key(v.namespace ?? '', v.name));
-    }
+    for (const s of this.vServices.store.values()) this.#onVirtual(s);
+    for (const e of this.vEndpoints.store.values()) this.#onVirtual(e);
+    for (const s of this.vSlices.store.values()) this.#onVirtualSlice(s, false);
+    for (const s of this.hServices.store.values()) this.#onHostService(s);
+    for (const e of this.hEndpoints.store.values()) this.#onHostEndpoints(e);
+    for (const s of this.hSlices.store.values()) this.#onHostSlice(s);
   }
 
   /** Resolves when no reconcile is queued or running (tests and benchmarks). */
   idle(): Promise<void> {
     return this.#queue.idle();
+  }
+
+  // Watch event handlers, also called by resync for every cached object: queuing a key twice is
+  // harmless (the queue holds it once), and so is recording a slice that is already recorded.
+
+  /** A virtual Service or Endpoints: its Service's key. */
+  #onVirtual(o: { metadata: { namespace?: string; name?: string } }): void {
+    this.#enqueueService(o.metadata.namespace ?? '', o.metadata.name ?? '');
+  }
+
+  /** A virtual EndpointSlice: recorded under its Service (`removed`: it is gone), then its own key. */
+  #onVirtualSlice(s: EndpointSlice, removed: boolean): void {
+    const ns = s.metadata.namespace ?? '';
+    const svc = sliceServiceName(s);
+    if (svc !== undefined) {
+      const set = this.#slicesOf.get(key(ns, svc)) ?? new Set<string>();
+      if (removed) set.delete(s.metadata.name ?? ''); else set.add(s.metadata.name ?? '');
+      if (set.size === 0) this.#slicesOf.delete(key(ns, svc)); else this.#slicesOf.set(key(ns, svc), set);
+    }
+    if (svc !== undefined && isKubernetesService(svc, ns)) this.#queue.add(KUBERNETES_KEY);
+    else if (!SYSTEM_NAMESPACES.has(ns)) this.#queue.add(SLICE_KEY + key(ns, s.metadata.name ?? ''));
+  }
+
+  /** A host Service: vcnet's own stands for `default/kubernetes`; a synced one queues its virtual Service. */
+  #onHostService(s: Service): void {
+    if (s.metadata.name === this.#o.settings.kubeService) { this.#queue.add(KUBERNETES_KEY); return; }
+    const v = virtualRefOf(this.#o.tr, s.metadata, KINDS.Service);
+    if (v !== undefined) this.#enqueueService(v.namespace ?? '', v.name);
+  }
+
+  #onHostEndpoints(e: Endpoints): void {
+    const v = virtualRefOf(this.#o.tr, e.metadata, KINDS.Endpoints);
+    if (v !== undefined) this.#enqueueService(v.namespace ?? '', v.name);
+  }
+
+  #onHostSlice(s: EndpointSlice): void {
+    const v = virtualRefOf(this.#o.tr, s.metadata, KINDS.EndpointSlice);
+    if (v !== undefined) this.#queue.add(SLICE_KEY + key(v.namespace ?? '', v.name));
   }
 
   #enqueueService(ns: string, name: string): void {
@@ -222,15 +220,12 @@ export class ServiceReconciler {
         await this.#reconcileService(ns, name);
         await this.#reconcileEndpoints(ns, name);
       }
-      this.#failures.delete(k);
+      this.#queue.forget(k);
     } catch (err) {
-      const n = (this.#failures.get(k) ?? 0) + 1;
-      this.#failures.set(k, n);
-      const delay = Math.min(30_000, 100 * 2 ** Math.min(n, 9));
       const conflict = isConflict(err);
+      const delay = this.#queue.retry(k, conflict);
       (conflict ? this.#log.debug.bind(this.#log) : this.#log.warn.bind(this.#log))({ err, key: k, retryInMs: delay }, 'service reconcile failed; retrying');
       this.#o.metrics?.failures.inc({ kind: 'Service', operation: 'reconcile' });
-      this.#queue.addAfter(k, conflict ? 50 : delay);
     }
   }
 
@@ -287,7 +282,7 @@ export class ServiceReconciler {
       await this.#writeAllocations(vSvc, out.object, log);
       return;
     }
-    const drift = [...serviceSpecDrift(tr, vSvc, hSvc), ...metadataDrift(tr, vSvc, hSvc)];
+    const drift = serviceDrift(tr, vSvc, hSvc);
     if (drift.length > 0) {
       log.info({ fields: drift }, 'host service drifted from the virtual service: repairing');
       const out = await this.#o.sync.update(undefined, vSvc);
@@ -405,14 +400,8 @@ export class ServiceReconciler {
         this.#log.info({ from: vSvc.spec?.clusterIP, to: want.clusterIP }, 'giving the virtual default/kubernetes service the ClusterIP of vcnet\'s host service');
         await this.#o.virtual.transport.deleteIfSame(`${base}/services/kubernetes`, { uid: vSvc.metadata.uid });
       }
-      const ports = vSvc?.spec?.ports ?? [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 443 }];
-      const body: Service = {
-        apiVersion: 'v1', kind: 'Service',
-        metadata: { name: 'kubernetes', namespace: 'default', labels: { ...(vSvc?.metadata.labels ?? { component: 'apiserver', provider: 'kubernetes' }) } },
-        spec: { type: 'ClusterIP', sessionAffinity: 'None', ports, ...want },
-      };
       try {
-        await this.#o.virtual.transport.request('POST', `${base}/services`, { body });
+        await this.#o.virtual.transport.request('POST', `${base}/services`, { body: kubernetesServiceFromHost(hSvc, vSvc) });
       } catch (err) {
         // The API server's own controller re-created it first: the next event tries again.
         if (!isAlreadyExists(err)) throw err;
@@ -449,17 +438,3 @@ async function apply<T extends { readonly metadata: { readonly resourceVersion?:
   if (!differ(desired, current)) return;
   await t.request('PUT', `${collection}/${name}`, { body: { ...desired, metadata: { ...desired.metadata, resourceVersion: current.metadata.resourceVersion } } });
 }
-
-/** Labels and annotations of the host twin that differ from what the virtual Service asks. */
-function metadataDrift(tr: Translator, vSvc: Service, hSvc: Service): string[] {
-  const desired = serviceToHost(tr, vSvc, { hMeta: hSvc.metadata });
-  const out: string[] = [];
-  if (JSON.stringify(sorted(desired.metadata.labels)) !== JSON.stringify(sorted(hSvc.metadata.labels))) out.push('metadata.labels');
-  if (JSON.stringify(sorted(desired.metadata.annotations)) !== JSON.stringify(sorted(hSvc.metadata.annotations))) out.push('metadata.annotations');
-  return out;
-}
-
-function sorted(m: Readonly<Record<string, string>> | undefined): Array<[string, string]> {
-  return Object.entries(m ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-

@@ -6,13 +6,13 @@
 // the virtual write is being admitted; the reconciler calls it to repair what a write path missed.
 // It is the only code that writes host Services.
 import { VcnetError } from '../errors.ts';
-import { isAlreadyExists, isConflict, isNotFound, toApiStatus, type KubeTransport } from '../kube/index.ts';
+import { isAlreadyExists, isConflict, isNotFound, type KubeTransport } from '../kube/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import {
-  KINDS, notManagedReason, serviceToHost, serviceUpdateToHost, withHostAllocations,
-  type NameMapping, type Service, type Translator,
+  KINDS, notManagedReason, serviceRef, serviceToHost, serviceUpdateToHost, withHostAllocations,
+  type Service, type Translator,
 } from '../translate/index.ts';
-import { HostRefusal, hostRefusal, type WriteOptions } from './pods.ts';
+import { hostCallError, type WriteOptions } from './pods.ts';
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -38,7 +38,6 @@ export interface ServiceWriteOutcome {
   readonly object: Service;
   /** The host twin as the host answered the write (absent when nothing was written). */
   readonly host?: Service;
-  readonly warnings: readonly string[];
 }
 
 /** The alphabet and length of the API server's generateName suffix (apiserver names.SimpleNameGenerator). */
@@ -63,10 +62,6 @@ const IN_FLIGHT_MS = 2_000;
  */
 const WRITE_IN_FLIGHT_MS = 5_000;
 
-function ref(s: Service): string {
-  return `${s.metadata.namespace ?? ''}/${s.metadata.name ?? ''}`;
-}
-
 function clusterIPsOf(s: Service): string[] {
   const ips = s.spec?.clusterIPs ?? (s.spec?.clusterIP ? [s.spec.clusterIP] : []);
   return ips.filter((ip) => ip !== '' && ip !== 'None');
@@ -86,10 +81,6 @@ export class ServiceSync {
 
   constructor(opts: ServiceSyncOptions) {
     this.#o = opts;
-  }
-
-  get translator(): Translator {
-    return this.#o.tr;
   }
 
   hostName(vSvc: Service): string {
@@ -114,7 +105,7 @@ export class ServiceSync {
    * reconciler's orphan grace. The UID precondition spares a newer twin of the same name.
    */
   #track(vSvc: Service, hSvc: Service): void {
-    const k = ref(vSvc);
+    const k = serviceRef(vSvc);
     this.settled(vSvc.metadata.namespace ?? '', vSvc.metadata.name ?? '');
     const hostUid = hSvc.metadata.uid ?? '';
     const check = setTimeout(() => {
@@ -137,7 +128,7 @@ export class ServiceSync {
    */
   async create(vIn: Service, opts: WriteOptions = {}): Promise<ServiceWriteOutcome> {
     const vSvc = withName(vIn);
-    const key = ref(vSvc);
+    const key = serviceRef(vSvc);
     const hBody = serviceToHost(this.#o.tr, vSvc);
     const hName = hBody.metadata.name ?? '';
     const query = opts.dryRun ? { dryRun: 'All' } : {};
@@ -155,13 +146,13 @@ export class ServiceSync {
       const existing = await this.#existing(vSvc, hBody, opts, placeholder).catch((e: unknown) => { unmark(); throw e; });
       // The name is taken in the virtual cluster: the API server answers AlreadyExists itself, as it
       // would without vcnet, once the object passes admission unchanged.
-      if (existing === undefined) { unmark(); return { object: vIn, warnings: [] }; }
+      if (existing === undefined) { unmark(); return { object: vIn }; }
       hSvc = existing;
     }
     if (!opts.dryRun) this.#track(vSvc, hSvc);
     await this.#ensureCovers(vSvc, hSvc, opts);
     this.#o.logger.debug({ virtual: key, host: `${this.#o.tr.hostNamespace}/${hName}`, clusterIP: hSvc.spec?.clusterIP, dryRun: opts.dryRun === true }, 'host service created');
-    return { object: allocated(vSvc, hSvc, opts), host: hSvc, warnings: [] };
+    return { object: allocated(vSvc, hSvc, opts), host: hSvc };
   }
 
   /**
@@ -182,7 +173,7 @@ export class ServiceSync {
     for (;;) {
       if (await this.#virtualExists(vSvc, opts.signal)) return undefined;
       // Another request's create of this name, still in flight (its host create may not have answered yet).
-      const pending = this.#inFlight.get(ref(vSvc));
+      const pending = this.#inFlight.get(serviceRef(vSvc));
       const other = pending !== undefined && pending !== own && (pending.hostUid === '' || pending.hostUid === current.metadata.uid);
       if (!other || Date.now() - pending.at >= IN_FLIGHT_MS) break;
       await sleep(100, opts.signal);
@@ -190,7 +181,7 @@ export class ServiceSync {
     if (current.metadata.deletionTimestamp !== undefined) throw new VcnetError('VCN_ERR_SYNC_HOST_TERMINATING', ['service']);
     // A dry run cannot replace it; the leftover's allocations are what a real create would most likely get.
     if (opts.dryRun) return current;
-    this.#o.logger.info({ virtual: ref(vSvc), host: `${this.#o.tr.hostNamespace}/${hName}` }, 'replacing the host service left by a create that did not complete');
+    this.#o.logger.info({ virtual: serviceRef(vSvc), host: `${this.#o.tr.hostNamespace}/${hName}` }, 'replacing the host service left by a create that did not complete');
     await this.#deleteHost(hName, current.metadata.uid ?? '');
     try {
       return await this.#o.host.request<Service>('POST', this.#path(), { body: hBody, ...signal });
@@ -233,17 +224,17 @@ export class ServiceSync {
       // another ClusterIP than the virtual Service (replaced out of band) cannot be updated into
       // the right one: it is re-created with the virtual Service's IP.
       if (ipMismatch(vOld ?? vNew, current)) {
-        if (opts.dryRun) return { object: vNew, warnings: [] };
-        this.#o.logger.warn({ virtual: ref(vNew), host: `${this.#o.tr.hostNamespace}/${hName}`, virtualIP: vNew.spec?.clusterIP, hostIP: current.spec?.clusterIP }, 'host service has another ClusterIP: re-creating it with the virtual one');
+        if (opts.dryRun) return { object: vNew };
+        this.#o.logger.warn({ virtual: serviceRef(vNew), host: `${this.#o.tr.hostNamespace}/${hName}`, virtualIP: vNew.spec?.clusterIP, hostIP: current.spec?.clusterIP }, 'host service has another ClusterIP: re-creating it with the virtual one');
         await this.#deleteHost(hName, current.metadata.uid ?? '');
-        if (!opts.dryRun && vOld !== undefined) this.#wrote(vOld);
+        if (vOld !== undefined) this.#wrote(vOld);
         return this.#recreate(vNew, opts);
       }
       const body = serviceUpdateToHost(this.#o.tr, current, vNew);
       // A repair (no vOld: the reconciler's call) from a virtual object the webhook has since moved
       // past would put an older state back: leave it to the next reconcile, which sees the new one.
       if (vOld === undefined && this.writeInFlight(vNew.metadata.namespace ?? '', vNew.metadata.name ?? '', vNew.metadata.resourceVersion)) {
-        throw new Error(`a newer write of service ${ref(vNew)} is on its way to the virtual cluster; the repair waits for it`);
+        throw new Error(`a newer write of service ${serviceRef(vNew)} is on its way to the virtual cluster; the repair waits for it`);
       }
       // Marked before the write: the host's watch event may reach the reconciler before this answer.
       if (!opts.dryRun && vOld !== undefined) this.#wrote(vOld);
@@ -255,7 +246,7 @@ export class ServiceSync {
         throw this.#hostError(vNew, err, hName);
       }
       await this.#ensureCovers(vNew, hSvc, opts);
-      return { object: keepImmutable(vOld, allocated(vNew, hSvc, opts)), host: hSvc, warnings: [] };
+      return { object: keepImmutable(vOld, allocated(vNew, hSvc, opts)), host: hSvc };
     }
   }
 
@@ -268,7 +259,7 @@ export class ServiceSync {
         query: opts.dryRun ? { dryRun: 'All' } : {}, body: hBody, ...(opts.signal ? { signal: opts.signal } : {}),
       });
       await this.#ensureCovers(vSvc, hSvc, opts);
-      return { object: allocated(vSvc, hSvc, opts), host: hSvc, warnings: [] };
+      return { object: allocated(vSvc, hSvc, opts), host: hSvc };
     } catch (err) {
       if (isAlreadyExists(err)) throw new VcnetError('VCN_ERR_SYNC_HOST_TERMINATING', ['service']);
       throw this.#hostError(vSvc, err, hName);
@@ -293,7 +284,7 @@ export class ServiceSync {
 
   /** Remembers that the host took a write of this virtual Service whose virtual object is at `rv` before it. */
   #wrote(vSvc: Service): void {
-    const k = ref(vSvc);
+    const k = serviceRef(vSvc);
     const w = this.#writes.get(k);
     const fresh = w !== undefined && Date.now() - w.at < WRITE_IN_FLIGHT_MS;
     const rvs = [...(fresh ? w.rvs : []), vSvc.metadata.resourceVersion ?? ''].slice(-16);
@@ -323,8 +314,8 @@ export class ServiceSync {
   }
 
   /** DELETE with a UID precondition; NotFound and a failed precondition (another Service now) are success. */
-  #deleteHost(hName: string, hUid: string): Promise<void> {
-    return this.#o.host.deleteIfSame(this.#path(hName), { uid: hUid });
+  async #deleteHost(hName: string, hUid: string): Promise<void> {
+    await this.#o.host.deleteIfSame(this.#path(hName), { uid: hUid });
   }
 
   async #ensureCovers(vSvc: Service, hSvc: Service, opts: WriteOptions): Promise<void> {
@@ -334,7 +325,7 @@ export class ServiceSync {
       await this.#o.cidrs.ensureCovers(ips, opts.signal);
     } catch (err) {
       // The virtual API server would refuse the host's IP: the host twin must not outlive this refusal.
-      if (!opts.dryRun) await this.#deleteHost(hSvc.metadata.name ?? '', hSvc.metadata.uid ?? '').catch(() => undefined);
+      await this.#deleteHost(hSvc.metadata.name ?? '', hSvc.metadata.uid ?? '').catch(() => undefined);
       this.settled(vSvc.metadata.namespace ?? '', vSvc.metadata.name ?? '');
       throw err;
     }
@@ -342,17 +333,7 @@ export class ServiceSync {
 
   /** A host failure as the virtual client should read it. */
   #hostError(vSvc: Service, err: unknown, hName: string): Error {
-    if (err instanceof VcnetError || err instanceof HostRefusal) return err;
-    const status = toApiStatus(err);
-    const what = `service ${ref(vSvc)}`;
-    if (status.code === 502 || status.code === 503 || status.code === 504) {
-      return new VcnetError('VCN_ERR_SYNC_HOST_UNAVAILABLE', [what, status.message], { cause: err });
-    }
-    const mapping: NameMapping = {
-      host: { name: hName, namespace: this.#o.tr.hostNamespace },
-      virtual: { name: vSvc.metadata.name ?? '', namespace: vSvc.metadata.namespace ?? '' },
-    };
-    return hostRefusal(status, what, mapping, err);
+    return hostCallError(err, this.#o.tr, 'service', vSvc, hName);
   }
 }
 

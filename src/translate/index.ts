@@ -10,15 +10,20 @@
 //              of namespaced and cluster-scoped objects, the marker value, `default/kubernetes` (§1.1).
 //   labels.ts  label keys both ways, host/virtual label maps, namespace labels, Service and
 //              LabelSelector translation, the `vcluster.loft.sh/labels` pod annotation (§1.2).
+//   selectors.ts the label selectors that list and watch this vCluster's host objects (§1.2).
+//   messages.ts host Status messages and details in virtual words (host refusals).
 //   meta.ts    host ObjectMeta of a virtual object, object-* and managed annotations, "is this host
 //              object ours?", the trusted host -> virtual reference, the bidirectional merge (§1.3, §1.4).
 //   pod.ts     the pod translation (§2); its parts (env, DNS, hosts, references, options, wire
 //              types) live in pod-*.ts.
-//   service.ts Services (§3): host spec and update body, host allocations back, spec drift, status back.
+//   service.ts Services (§3): host spec and update body, host allocations back, spec and metadata
+//              drift, status back, the virtual `default/kubernetes` (§3.3).
 //   endpoints.ts Endpoints and EndpointSlices of selector-less Services (§4), default/kubernetes endpoints (§3.3).
+//   service-cidr.ts the virtual ServiceCIDRs covering host service ranges: names, vcnet's label (§3.1, §10 item 6).
 export * from './keys.ts';
 export * from './names.ts';
 export * from './labels.ts';
+export * from './selectors.ts';
 export * from './meta.ts';
 export type * from './types.ts';
 export * from './pod.ts';
@@ -28,3 +33,4 @@ export * from './event.ts';
 export * from './node.ts';
 export * from './service.ts';
 export * from './endpoints.ts';
+export * from './service-cidr.ts';

@@ -118,3 +118,15 @@ export const RANCHER_PUBLIC_ENDPOINTS = 'field.cattle.io/publicEndpoints';
 export const ENDPOINTSLICE_MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
 /** ENDPOINTSLICE_MANAGED_BY value on the EndpointSlices vcnet writes (host copies, virtual default/kubernetes). */
 export const ENDPOINTSLICE_MANAGER_VCNET = 'vcnet.dev';
+
+// ---- vcnet's own objects ----
+
+/**
+ * Kubernetes' recommended label for the tool that manages an object, on what vcnet makes for
+ * itself: its webhook configurations, the virtual ServiceCIDRs that cover host ranges
+ * (service-cidr.ts), the objects `vcnet up` prepares on the host. Not vCluster's MANAGED_BY marker,
+ * which names a vCluster on synced host objects.
+ */
+export const APP_MANAGED_BY = 'app.kubernetes.io/managed-by';
+/** The APP_MANAGED_BY value on vcnet's own objects. */
+export const APP_MANAGED_BY_VALUE = 'vcnet';

@@ -1,6 +1,7 @@
 // Host answers in virtual words. When the host refuses an object vcnet wrote for a virtual one, the
 // user must read the refusal about THEIR object: `pods "web" is forbidden: exceeded quota ...`, not
-// the host twin's `pods "web-x-default-x-vc"`. PURE string work on the host's Status.
+// the host twin's `pods "web-x-default-x-vc"`. PURE string work on the host's Status: its message
+// and its details.
 
 /** One name to replace: the host object's name and namespace, and the virtual object's. */
 export interface NameMapping {
@@ -29,6 +30,44 @@ export function toVirtualMessage(message: string, mappings: readonly NameMapping
     out = out.split(`namespace: ${first.host.namespace}`).join(`namespace: ${first.virtual.namespace}`);
   }
   return out;
+}
+
+// Object types rather than interfaces: they are handed on as plain JSON records (Status details of
+// an admission denial), which an interface is not assignable to.
+
+/** metav1.StatusCause (the field `causes` of StatusDetails). */
+export type StatusCause = {
+  readonly reason?: string;
+  readonly message?: string;
+  readonly field?: string;
+};
+
+/** metav1.StatusDetails: which object a Status is about, and why. */
+export type StatusDetails = {
+  readonly name?: string;
+  readonly group?: string;
+  readonly kind?: string;
+  readonly uid?: string;
+  readonly causes?: readonly StatusCause[];
+  readonly retryAfterSeconds?: number;
+};
+
+/**
+ * The host's Status details about the host twin, as details about the virtual object: kubectl prints
+ * `details.name` and the causes' messages (`The Service "web" is invalid: spec.ports[0].nodePort: ...`),
+ * so they must name the object the user wrote. Kept: kind, group, the name (the host name of the
+ * mapping becomes the virtual one; any other is rewritten like a message) and the causes with their
+ * messages in virtual words. Dropped: the host twin's uid, which names no virtual object, and
+ * retryAfterSeconds.
+ */
+export function toVirtualStatusDetails(hDetails: StatusDetails, mapping: NameMapping): StatusDetails {
+  const d = hDetails;
+  return {
+    ...(d.kind !== undefined ? { kind: d.kind } : {}),
+    ...(d.group !== undefined ? { group: d.group } : {}),
+    ...(d.name !== undefined ? { name: d.name === mapping.host.name ? mapping.virtual.name : toVirtualMessage(d.name, [mapping]) } : {}),
+    ...(d.causes !== undefined ? { causes: d.causes.map((c) => ({ ...c, ...(c.message !== undefined ? { message: toVirtualMessage(c.message, [mapping]) } : {}) })) } : {}),
+  };
 }
 
 const NAME_CHAR = /[a-z0-9.-]/;

@@ -1,7 +1,8 @@
 // Services, virtual <-> host (§3 of /work/shared/reference/vcluster-networking.md). PURE: the
 // caller (src/sync, the webhook) hands in the virtual Service and, where one exists, the host twin;
 // these functions say what the host object must be, what the host allocated that the virtual object
-// must carry, where the host drifted, and what the virtual status must be.
+// must carry, where the host drifted, what the virtual status must be, and what the virtual
+// `default/kubernetes` must be.
 //
 // The invariant behind all of it (§3.1): a virtual Service's ClusterIP(s) and nodePorts are the ones
 // the HOST allocated. The host spec is therefore the virtual spec as sent (a user-pinned clusterIP or
@@ -151,8 +152,8 @@ export function toHostManagedLabels(
   tr: Translator,
   vMeta: ObjectMeta,
   hMeta?: ObjectMeta,
+  fresh: Record<string, string> = toHostLabels(tr, vMeta.labels, vMeta.namespace, undefined, hMeta?.labels),
 ): { labels: Record<string, string>; managedLabels: string } {
-  const fresh = toHostLabels(tr, vMeta.labels, vMeta.namespace, undefined, hMeta?.labels);
   const copied = Object.keys(vMeta.labels ?? {})
     .map((k) => copyableHostLabelKey(tr, k))
     .filter((k): k is string => k !== undefined)
@@ -175,7 +176,8 @@ export function toHostMetaWithManagedLabels(
 ): ObjectMeta {
   assert.ok((vMeta.namespace ?? '') !== '', `a ${kind.kind} is namespaced: ${vMeta.name ?? '(unnamed)'} has no namespace`);
   const meta = toHostObjectMeta(tr, vMeta, kind, opts);
-  const { labels, managedLabels } = toHostManagedLabels(tr, vMeta, opts.hMeta);
+  // toHostObjectMeta already translated the virtual labels: reuse them rather than translate twice.
+  const { labels, managedLabels } = toHostManagedLabels(tr, vMeta, opts.hMeta, meta.labels);
   const annotations: Record<string, string> = { ...meta.annotations };
   if (managedLabels === '') delete annotations[MANAGED_LABELS];
   else annotations[MANAGED_LABELS] = managedLabels;
@@ -382,12 +384,9 @@ function defaultedSpec(spec: ServiceSpec): Record<string, unknown> {
   });
 }
 
-/** Allocation fields a virtual Service may leave unset, meaning "whatever the host picks". */
-const HOST_PICKS = ['clusterIP', 'clusterIPs', 'ipFamilies', 'ipFamilyPolicy', 'healthCheckNodePort'] as const;
-
 /**
  * The spec field paths where the host Service differs from what serviceToHost(vSvc) asks (only the
- * spec; metadata is the merge rules' business). Allocations the virtual side leaves unset (clusterIP
+ * spec; serviceDrift adds the labels and annotations). Allocations the virtual side leaves unset (clusterIP
  * "", clusterIPs [], ipFamilies, ipFamilyPolicy, healthCheckNodePort 0, a port's nodePort 0) match
  * any host value; defaults the API server applies compare equal to their explicit value (see
  * defaultedSpec). Ports are matched by (port, protocol), as Kubernetes keys them (listType=map), so
@@ -396,11 +395,15 @@ const HOST_PICKS = ['clusterIP', 'clusterIPs', 'ipFamilies', 'ipFamilyPolicy', '
  * loadBalancerSourceRanges) are ordered and compared as lists.
  */
 export function serviceSpecDrift(tr: Translator, vSvc: Service, hSvc: Service): string[] {
-  const wantSpec = toHostServiceSpec(tr, vSvc.spec, vSvc.metadata.namespace ?? '');
-  const hSpec = hSvc.spec ?? {};
+  return specDrift(toHostServiceSpec(tr, vSvc.spec, vSvc.metadata.namespace ?? ''), hSvc.spec ?? {});
+}
+
+/** serviceSpecDrift's comparison, of a translated spec with the host's. */
+function specDrift(wantSpec: ServiceSpec, hSpec: ServiceSpec): string[] {
   const want = defaultedSpec(wantSpec);
   const have = defaultedSpec(hSpec);
-  for (const f of HOST_PICKS) if (isUnset(want[f])) want[f] = have[f];
+  // A virtual Service may leave the allocations unset, meaning "whatever the host picks".
+  for (const f of ALLOCATED_FIELDS) if (isUnset(want[f])) want[f] = have[f];
 
   const paths: string[] = [];
   const keys = new Set([...Object.keys(want), ...Object.keys(have)]);
@@ -423,6 +426,25 @@ export function serviceSpecDrift(tr: Translator, vSvc: Service, hSvc: Service): 
   });
   if (taken.size < (hSpec.ports ?? []).length) paths.push('spec.ports');
   return paths;
+}
+
+/** The metadata paths of serviceDrift. Maps compare by content, whatever their key order; a missing map equals an empty one. */
+function metadataDrift(desired: ObjectMeta, hMeta: ObjectMeta): string[] {
+  const paths: string[] = [];
+  if (!sameJSON(desired.labels ?? {}, hMeta.labels ?? {})) paths.push('metadata.labels');
+  if (!sameJSON(desired.annotations ?? {}, hMeta.annotations ?? {})) paths.push('metadata.annotations');
+  return paths;
+}
+
+/**
+ * Everything the reconciler repairs on a host twin: the spec paths of serviceSpecDrift followed by
+ * the metadata paths (`metadata.labels`, `metadata.annotations`) where the twin's labels or
+ * annotations differ from what serviceToHost asks given the twin's current metadata (host-added ones
+ * survive that merge, so only a change to what vcnet writes counts). One translation serves both.
+ */
+export function serviceDrift(tr: Translator, vSvc: Service, hSvc: Service): string[] {
+  const desired = serviceToHost(tr, vSvc, { hMeta: hSvc.metadata });
+  return [...specDrift(desired.spec ?? {}, hSvc.spec ?? {}), ...metadataDrift(desired.metadata, hSvc.metadata)];
 }
 
 // ---- Status host -> virtual ----
@@ -463,19 +485,37 @@ export function kubernetesServiceSpecFromHost(hSvc: Service): Pick<ServiceSpec, 
   };
 }
 
-/** Name of the vCluster Service port that reaches the kubelet proxy (`proxyKubelets.byHostname`). */
-const KUBELET_PORT_NAME = 'kubelet';
+/**
+ * The ports the virtual `default/kubernetes` gets when vcnet creates it and has none to keep: `https`
+ * on 443/TCP, as the kube-apiserver's own controller names it. The targetPort leads nowhere by
+ * itself: clients reach the ClusterIP through the host Service's ports, and vcnet writes the
+ * Endpoints (kubernetesEndpointsFromHost in endpoints.ts).
+ */
+const KUBERNETES_DEFAULT_PORTS: readonly ServicePort[] = Object.freeze([{ name: 'https', port: 443, protocol: 'TCP', targetPort: 443 }]);
 
 /**
- * The ports of the virtual `default/kubernetes` (§3.3): the host Service's ports without the
- * `kubelet` port (in-cluster clients reach kubelets another way) and without nodePorts (the virtual
- * Service is type ClusterIP).
+ * The virtual `default/kubernetes` Service that vcnet creates (§3.3) when the virtual one is missing
+ * or has another ClusterIP than the vCluster's own host Service `hSvc` (the ClusterIP is immutable:
+ * the old one is deleted first). It carries the host Service's addresses (kubernetesServiceSpecFromHost)
+ * and keeps the ports and labels of the virtual Service it replaces, `vCurrent`; without one, the
+ * ports and labels (`component: apiserver`, `provider: kubernetes`) the kube-apiserver gives it.
+ * Type ClusterIP and sessionAffinity None, as the kube-apiserver writes it.
+ * Unlike vCluster it does not take the host Service's ports: the virtual API server's own stay.
  */
-export function kubernetesServicePortsFromHost(hSvc: Service): ServicePort[] {
-  return (hSvc.spec?.ports ?? [])
-    .filter((p) => p.name !== KUBELET_PORT_NAME)
-    .map((p) => {
-      const { nodePort: _nodePort, ...rest } = clone(p);
-      return rest;
-    });
+export function kubernetesServiceFromHost(hSvc: Service, vCurrent: Service | undefined): Service {
+  return {
+    apiVersion: KINDS.Service.apiVersion,
+    kind: KINDS.Service.kind,
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: clone(vCurrent?.metadata.labels ?? { component: 'apiserver', provider: 'kubernetes' }),
+    },
+    spec: {
+      type: 'ClusterIP',
+      sessionAffinity: 'None',
+      ports: clone(vCurrent?.spec?.ports ?? KUBERNETES_DEFAULT_PORTS),
+      ...kubernetesServiceSpecFromHost(hSvc),
+    },
+  };
 }

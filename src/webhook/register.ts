@@ -154,33 +154,12 @@ export interface RegisteredWebhooks {
 
 /** Creates the configuration, or replaces the one of the same name. */
 export async function registerWebhooks(kc: KubeConfig, spec: WebhookConfigurationSpec): Promise<RegisteredWebhooks> {
-  const api = kc.makeApiClient(AdmissionregistrationV1Api);
-  const desired = webhookConfiguration(spec);
-  const calls = spec.type === 'mutating'
-    ? {
-      create: (body: WebhookConfiguration) => api.createMutatingWebhookConfiguration({ body }),
-      read: (name: string) => api.readMutatingWebhookConfiguration({ name }),
-      replace: (name: string, body: WebhookConfiguration) => api.replaceMutatingWebhookConfiguration({ name, body }),
-      delete: (name: string) => api.deleteMutatingWebhookConfiguration({ name }),
-    }
-    : {
-      create: (body: WebhookConfiguration) => api.createValidatingWebhookConfiguration({ body }),
-      read: (name: string) => api.readValidatingWebhookConfiguration({ name }),
-      replace: (name: string, body: WebhookConfiguration) => api.replaceValidatingWebhookConfiguration({ name, body }),
-      delete: (name: string) => api.deleteValidatingWebhookConfiguration({ name }),
-    };
-  await createOrReplace(calls, spec.name, desired);
+  await createOrReplace(configurationCalls(kc, spec.type), spec.name, webhookConfiguration(spec));
   return {
     name: spec.name,
     type: spec.type,
     waitUntilLive: (probe, opts) => waitUntil(probe, `${spec.type} webhook configuration "${spec.name}"`, opts),
-    async unregister() {
-      try {
-        await calls.delete(spec.name);
-      } catch (err) {
-        if (!isNotFound(err)) throw new Error(`cannot delete ${spec.type} webhook configuration "${spec.name}": ${toApiStatus(err).message}`, { cause: err });
-      }
-    },
+    unregister: () => unregisterWebhooks(kc, spec.type, spec.name),
   };
 }
 
@@ -189,19 +168,36 @@ export async function registerWebhooks(kc: KubeConfig, spec: WebhookConfiguratio
  * place, its failurePolicy Fail would refuse every write it matches. Already gone is fine.
  */
 export async function unregisterWebhooks(kc: KubeConfig, type: 'mutating' | 'validating', name: string): Promise<void> {
-  const api = kc.makeApiClient(AdmissionregistrationV1Api);
   try {
-    if (type === 'mutating') await api.deleteMutatingWebhookConfiguration({ name });
-    else await api.deleteValidatingWebhookConfiguration({ name });
+    await configurationCalls(kc, type).delete(name);
   } catch (err) {
     if (!isNotFound(err)) throw new Error(`cannot delete ${type} webhook configuration "${name}": ${toApiStatus(err).message}`, { cause: err });
   }
+}
+
+/** The admissionregistration.k8s.io/v1 calls for one kind of configuration: the two kinds differ only in their paths. */
+function configurationCalls(kc: KubeConfig, type: 'mutating' | 'validating'): Calls {
+  const api = kc.makeApiClient(AdmissionregistrationV1Api);
+  return type === 'mutating'
+    ? {
+      create: (body) => api.createMutatingWebhookConfiguration({ body }),
+      read: (name) => api.readMutatingWebhookConfiguration({ name }),
+      replace: (name, body) => api.replaceMutatingWebhookConfiguration({ name, body }),
+      delete: (name) => api.deleteMutatingWebhookConfiguration({ name }),
+    }
+    : {
+      create: (body) => api.createValidatingWebhookConfiguration({ body }),
+      read: (name) => api.readValidatingWebhookConfiguration({ name }),
+      replace: (name, body) => api.replaceValidatingWebhookConfiguration({ name, body }),
+      delete: (name) => api.deleteValidatingWebhookConfiguration({ name }),
+    };
 }
 
 interface Calls {
   create(body: WebhookConfiguration): Promise<WebhookConfiguration>;
   read(name: string): Promise<WebhookConfiguration>;
   replace(name: string, body: WebhookConfiguration): Promise<WebhookConfiguration>;
+  delete(name: string): Promise<unknown>;
 }
 
 async function createOrReplace(calls: Calls, name: string, desired: WebhookConfiguration): Promise<void> {

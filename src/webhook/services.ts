@@ -49,7 +49,7 @@ async function decide(sync: ServiceSync, req: AdmissionRequest, ctx: HookContext
   switch (req.operation) {
     case 'CREATE': {
       const out = await sync.create(req.object as Service, write);
-      return mutate(out.object, out.warnings.length > 0 ? out.warnings : undefined);
+      return mutate(out.object);
     }
     case 'UPDATE': {
       const vNew = req.object as Service;
@@ -61,7 +61,7 @@ async function decide(sync: ServiceSync, req: AdmissionRequest, ctx: HookContext
       const rv = vNew.metadata.resourceVersion ?? '';
       if (rv !== '' && rv !== (vOld.metadata.resourceVersion ?? '')) return allow();
       const out = await sync.update(vOld, vNew, write);
-      return mutate(out.object, out.warnings.length > 0 ? out.warnings : undefined);
+      return mutate(out.object);
     }
     case 'DELETE': {
       const vSvc = req.oldObject as Service;

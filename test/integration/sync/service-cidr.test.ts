@@ -21,8 +21,9 @@ import type { Logger } from '../../../src/observability/logger.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { syncSettingsFromConfig } from '../../../src/sync/options.ts';
 import { ServiceCIDRs } from '../../../src/sync/service-cidr.ts';
-import { parseRange, virtualServiceCIDRName, type ServiceCIDRObject } from '../../../src/sync/service-cidr-rules.ts';
+import { parseRange } from '../../../src/sync/service-cidr-rules.ts';
 import { SERVICE_CIDR } from '../../../src/translate/keys.ts';
+import { virtualServiceCIDRName, type ServiceCIDRObject } from '../../../src/translate/service-cidr.ts';
 import { waitFor } from '../kube/helpers.ts';
 
 t.setTimeout(300_000);
@@ -112,7 +113,7 @@ function cleanVirtual(tt: Test, cidr: string, services: string[]): void {
   tt.teardown(async () => {
     for (const s of services) await remove(vt, `/api/v1/namespaces/${vns}/services/${s}`);
     const range = parseRange(cidr);
-    if (range !== undefined) await remove(vt, `${SERVICECIDRS}/${virtualServiceCIDRName(range)}`);
+    if (range !== undefined) await remove(vt, `${SERVICECIDRS}/${virtualServiceCIDRName(range.text)}`);
   });
 }
 
@@ -191,7 +192,7 @@ t.test('without the right to list ServiceCIDRs, dry-run probes find the host ran
   cleanVirtual(t, EXTRA_PROBED, ['probed']);
   // If a vcnet serve of this environment keeps ServiceCIDRs too, it may cover the range first; then
   // nothing needs probing, and only the outcome below is checked.
-  const name = virtualServiceCIDRName(parseRange(EXTRA_PROBED)!);
+  const name = virtualServiceCIDRName(parseRange(EXTRA_PROBED)!.text);
   const coveredAlready = (await get(vt, `${SERVICECIDRS}/${name}`)) !== undefined;
   await cidrs.ensureCovers([ip]);
   if (!coveredAlready) t.ok(cidrs.ranges().includes(EXTRA_PROBED), `the probe found ${EXTRA_PROBED}: ${cidrs.ranges().join(', ')}`);
@@ -211,7 +212,7 @@ t.test('an identity that may neither list ServiceCIDRs nor create Services reads
 
 t.test('a host range added later is covered in the virtual cluster, and goes when the host drops it', async (t) => {
   const cidrs = await serviceCIDRs(t);
-  const name = virtualServiceCIDRName(parseRange(EXTRA)!);
+  const name = virtualServiceCIDRName(parseRange(EXTRA)!.text);
   const ip = nth(EXTRA, 5);
   cleanVirtual(t, EXTRA, ['pinned', 'pinned-before']);
   t.equal(await failureCode(pinnedService('pinned-before', ip)), 422, 'before: the virtual kube-apiserver refuses an address of the new range (the control)');

@@ -2,7 +2,7 @@ import t from 'tap';
 import {
   addressesOverlap, checkCIDR, checkDNS1035Label, checkDNS1123Label, checkDNS1123Subdomain, checkImage,
   checkImageRegistry, checkImageRepository, checkImageTag, checkIP, checkLabelKey, checkLabelValue, checkQuantity,
-  checkSAN, checkServiceCIDR, checkToleration, checkWebhookURL, formatIP, parseIP, parseQuantity,
+  checkSAN, checkServiceCIDR, checkToleration, checkWebhookURL, formatIP, hostMask, parseCIDR, parseIP, parseQuantity, splitCIDR,
 } from '../../../src/config/checks.ts';
 
 type Check = (v: string) => string | undefined;
@@ -247,6 +247,33 @@ t.test('formats IPv6 addresses in RFC 5952 canonical form', async (t) => {
     t.ok(ip, `parses ${input}`);
     if (ip !== undefined) t.equal(formatIP(ip), formatted, input);
   }
+});
+
+t.test('splitCIDR keeps host bits; parseCIDR refuses them', async (t) => {
+  const rows: Array<{ name: string; text: string; split: string | { family: number; value: bigint; prefix: number }; parsed: RegExp | { family: number; value: bigint; prefix: number } }> = [
+    { name: 'an IPv4 network', text: '10.96.0.0/12', split: { family: 4, value: 0x0a600000n, prefix: 12 }, parsed: { family: 4, value: 0x0a600000n, prefix: 12 } },
+    { name: 'an IPv6 network', text: 'fd00::/108', split: { family: 6, value: 0xfd00n << 112n, prefix: 108 }, parsed: { family: 6, value: 0xfd00n << 112n, prefix: 108 } },
+    { name: 'host bits: split as written, refused by parseCIDR', text: '10.96.0.1/16', split: { family: 4, value: 0x0a600001n, prefix: 16 }, parsed: /bits set after the prefix; the network is 10\.96\.0\.0\/16/ },
+    { name: 'no prefix', text: '10.96.0.0', split: 'a CIDR needs a prefix length, like 10.96.0.0/12 or fd00::/108', parsed: /needs a prefix length/ },
+    { name: 'a prefix too long for the family', text: '10.0.0.0/33', split: 'the prefix length must be a number from 0 to 32 for an IPv4 address', parsed: /from 0 to 32/ },
+    { name: 'a bad address', text: '10.0.0.256/24', split: '"10.0.0.256" is not an IPv4 or IPv6 address', parsed: /is not an IPv4 or IPv6 address/ },
+  ];
+  for (const r of rows) {
+    t.same(splitCIDR(r.text), r.split, `${r.name} (split)`);
+    const parsed = parseCIDR(r.text);
+    if (r.parsed instanceof RegExp) t.match(parsed, r.parsed, `${r.name} (parse)`);
+    else t.same(parsed, r.parsed, `${r.name} (parse)`);
+  }
+});
+
+t.test('hostMask covers the bits after the prefix', async (t) => {
+  const rows: Array<{ name: string; family: 4 | 6; prefix: number; expected: bigint }> = [
+    { name: 'IPv4 /24', family: 4, prefix: 24, expected: 0xffn },
+    { name: 'IPv4 /32 has none', family: 4, prefix: 32, expected: 0n },
+    { name: 'IPv4 /0 is every bit', family: 4, prefix: 0, expected: 0xffffffffn },
+    { name: 'IPv6 /112', family: 6, prefix: 112, expected: 0xffffn },
+  ];
+  for (const r of rows) t.equal(hostMask(r.family, r.prefix), r.expected, r.name);
 });
 
 t.test('tells which listen addresses share a port', async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import {
-  hasSelector, hostAllocationsDiffer, isHeadless, kubernetesServicePortsFromHost, kubernetesServiceSpecFromHost,
-  serviceRef, serviceSpecDrift, serviceStatusToVirtual, serviceToHost, serviceUpdateToHost, statusDiffers,
+  hasSelector, hostAllocationsDiffer, isHeadless, kubernetesServiceFromHost, kubernetesServiceSpecFromHost,
+  serviceDrift, serviceRef, serviceSpecDrift, serviceStatusToVirtual, serviceToHost, serviceUpdateToHost, statusDiffers,
   toHostManagedLabels, withHostAllocations, type Service, type ServiceSpec, type ServiceStatus,
 } from '../../../src/translate/service.ts';
 import * as translate from '../../../src/translate/index.ts';
@@ -571,6 +571,65 @@ t.test('serviceSpecDrift', async (t) => {
   });
 });
 
+t.test('serviceDrift: the spec paths of serviceSpecDrift, then labels and annotations', async (t) => {
+  interface Case {
+    readonly name: string;
+    readonly virtual: Service;
+    /** Turns the host twin serviceToHost builds into the host Service to compare with. */
+    readonly host: (twin: Service) => Service;
+    readonly drift: string[];
+  }
+  const spec: ServiceSpec = { selector: { app: 'web' }, ports: [http] };
+  const withMeta = (twin: Service, meta: Partial<Service['metadata']>): Service => ({ ...twin, metadata: { ...twin.metadata, ...meta } });
+  const cases: Case[] = [
+    { name: 'the host twin serviceToHost builds does not drift', virtual: vService(spec), host: (h) => h, drift: [] },
+    {
+      name: 'labels and annotations added on the host are not drift (they survive the merge)',
+      virtual: vService(spec, { annotations: { note: 'v' } }),
+      host: (h) => withMeta(h, { labels: { ...h.metadata.labels, 'host.example/team': 'a' }, annotations: { ...h.metadata.annotations, 'host.example/audit': 'b' } }),
+      drift: [],
+    },
+    {
+      name: 'the order of label and annotation keys does not matter',
+      virtual: vService(spec, { labels: { app: 'web', tier: 'front' }, annotations: { a: '1', b: '2' } }),
+      host: (h) => withMeta(h, {
+        labels: Object.fromEntries(Object.entries(h.metadata.labels ?? {}).reverse()),
+        annotations: Object.fromEntries(Object.entries(h.metadata.annotations ?? {}).reverse()),
+      }),
+      drift: [],
+    },
+    {
+      name: 'a copied label changed on the host is label drift',
+      virtual: vService(spec),
+      host: (h) => withMeta(h, { labels: { ...h.metadata.labels, app: 'other' } }),
+      drift: ['metadata.labels'],
+    },
+    {
+      name: 'a copied annotation removed on the host is annotation drift',
+      virtual: vService(spec, { annotations: { note: 'v' } }),
+      host: (h) => {
+        const { note: _note, ...annotations } = h.metadata.annotations ?? {};
+        return withMeta(h, { annotations });
+      },
+      drift: ['metadata.annotations'],
+    },
+    {
+      name: 'spec drift comes first, then metadata drift',
+      virtual: vService(spec),
+      host: (h) => ({ ...withMeta(h, { labels: {}, annotations: {} }), spec: { ...h.spec, publishNotReadyAddresses: true } }),
+      drift: ['spec.publishNotReadyAddresses', 'metadata.labels', 'metadata.annotations'],
+    },
+  ];
+  for (const c of cases) {
+    t.test(c.name, async (t) => {
+      const v = deepFreeze(c.virtual);
+      const h = deepFreeze(c.host(serviceToHost(tr, v)));
+      t.strictSame(serviceDrift(tr, v, h), c.drift);
+      t.strictSame(serviceDrift(tr, v, h).filter((p) => p.startsWith('spec')), serviceSpecDrift(tr, v, h), 'its spec part is serviceSpecDrift');
+    });
+  }
+});
+
 t.test('serviceStatusToVirtual', async (t) => {
   const lb = { ingress: [{ ip: '192.0.2.1', ipMode: 'VIP', ports: [{ port: 80, protocol: 'TCP' as const }] }, { hostname: 'lb.example.com' }] };
   const conditions = [{ type: 'LoadBalancerReady', status: 'True', reason: 'Provisioned', message: '', lastTransitionTime: '2025-01-01T00:00:00Z' }];
@@ -648,15 +707,66 @@ t.test('default/kubernetes from the vCluster\'s host Service (§3.3)', async (t)
   t.strictSame(kubernetesServiceSpecFromHost(hSvc), {
     clusterIP: '10.96.0.1', clusterIPs: ['10.96.0.1', 'fd00::1'], ipFamilies: ['IPv4', 'IPv6'], ipFamilyPolicy: 'PreferDualStack',
   });
-  t.strictSame(kubernetesServicePortsFromHost(hSvc), [{ name: 'https', port: 443, targetPort: 8443, protocol: 'TCP' }], 'no kubelet port, no nodePorts');
   const bare = kubernetesServiceSpecFromHost({ metadata: {} });
   t.strictSame(bare, { clusterIP: undefined, clusterIPs: undefined, ipFamilies: undefined, ipFamilyPolicy: undefined });
-  t.strictSame(kubernetesServicePortsFromHost({ metadata: {} }), []);
+});
+
+t.test('the virtual default/kubernetes vcnet creates (§3.3)', async (t) => {
+  const hSvc = deepFreeze(vService({
+    type: 'NodePort', clusterIP: '10.96.0.1', clusterIPs: ['10.96.0.1'], ipFamilies: ['IPv4'], ipFamilyPolicy: 'SingleStack',
+    ports: [{ name: 'https', port: 443, targetPort: 8443, nodePort: 31443, protocol: 'TCP' }, { name: 'kubelet', port: 10250, targetPort: 8443, nodePort: 31250 }],
+  }, { name: 'my-vcluster', namespace: HNS }));
+  const addresses = { clusterIP: '10.96.0.1', clusterIPs: ['10.96.0.1'], ipFamilies: ['IPv4'], ipFamilyPolicy: 'SingleStack' };
+  const cases: Array<{ name: string; hSvc: Service; vCurrent: Service | undefined; expected: unknown }> = [
+    {
+      name: 'without a virtual one: the kube-apiserver\'s labels and https port, the host Service\'s addresses',
+      hSvc,
+      vCurrent: undefined,
+      expected: {
+        apiVersion: 'v1', kind: 'Service',
+        metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+        spec: { type: 'ClusterIP', sessionAffinity: 'None', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 443 }], ...addresses },
+      },
+    },
+    {
+      name: 'replacing a virtual one: its labels and ports stay, its addresses and everything else go',
+      hSvc,
+      vCurrent: {
+        metadata: { name: 'kubernetes', namespace: 'default', uid: 'old', labels: { component: 'apiserver', extra: 'x' } },
+        spec: { type: 'ClusterIP', clusterIP: '10.0.0.1', clusterIPs: ['10.0.0.1'], ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }] },
+      },
+      expected: {
+        apiVersion: 'v1', kind: 'Service',
+        metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', extra: 'x' } },
+        spec: { type: 'ClusterIP', sessionAffinity: 'None', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }], ...addresses },
+      },
+    },
+    {
+      name: 'a host Service without a spec gives no addresses',
+      hSvc: { metadata: { name: 'my-vcluster', namespace: HNS } },
+      vCurrent: undefined,
+      expected: {
+        apiVersion: 'v1', kind: 'Service',
+        metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+        spec: { type: 'ClusterIP', sessionAffinity: 'None', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 443 }] },
+      },
+    },
+  ];
+  for (const c of cases) {
+    t.test(c.name, async (t) => {
+      const vCurrent = c.vCurrent === undefined ? undefined : deepFreeze(c.vCurrent);
+      const out = kubernetesServiceFromHost(c.hSvc, vCurrent);
+      // As sent: undefined fields do not reach the wire.
+      t.strictSame(JSON.parse(JSON.stringify(out)), c.expected);
+      if (vCurrent !== undefined) t.not(out.spec?.ports, vCurrent.spec?.ports, 'the ports are a copy');
+    });
+  }
 });
 
 t.test('the translate index exports the Service API', async (t) => {
   for (const name of ['serviceToHost', 'serviceUpdateToHost', 'withHostAllocations', 'hostAllocationsDiffer', 'serviceSpecDrift',
-    'serviceStatusToVirtual', 'statusDiffers', 'isHeadless', 'hasSelector', 'serviceRef', 'kubernetesServiceSpecFromHost']) {
+    'serviceStatusToVirtual', 'statusDiffers', 'isHeadless', 'hasSelector', 'serviceRef', 'kubernetesServiceSpecFromHost',
+    'serviceDrift', 'kubernetesServiceFromHost']) {
     t.type((translate as Record<string, unknown>)[name], 'function', name);
   }
 });
